@@ -1,0 +1,238 @@
+"""The trustscan command line: parse, delegate, set exit codes; no logic here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from scanner import __version__
+from scanner.discovery import DiscoveryOptions
+from scanner.errors import TrustscanError
+from scanner.model import ScanResult
+from scanner.outputs import FailOn, exceeds, summary_line, write_outputs
+from scanner.progress import TerminalProgress, wants_progress
+from scanner.resources import builtin_rules_dir
+from scanner.rule_loader import lint, load_rules
+from scanner.targets import DEFAULT_MAX_HOSTS, resolve_targets
+
+EXIT_FINDINGS = 1
+
+
+class _Group(click.Group):
+    """Turns trustscan's own errors into one line on stderr and their exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except TrustscanError as exc:
+            click.echo(f"trustscan: error: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="trustscan")
+def cli() -> None:
+    """Audit hosts for what breaks customer trust: outdated servers, missing
+    firewalls, open data stores."""
+
+
+def _rule_dirs(extra: tuple[Path, ...], builtin: bool = True) -> list[Path]:
+    return ([builtin_rules_dir()] if builtin else []) + list(extra)
+
+
+_fail_on = click.option(
+    "--fail-on",
+    type=click.Choice([f.value for f in FailOn]),
+    default=FailOn.NEVER.value,
+    show_default=True,
+    help="Exit 1 when a finding is at or above this severity. Never hides findings.",
+)
+
+
+@cli.command()
+@click.argument("targets", nargs=-1)
+@click.option("-p", "--ports", help="Ports as nmap takes them (default: nmap's top 1000).")
+@click.option("--exclude", multiple=True, help="Target to leave out (same forms as TARGET).")
+@click.option(
+    "--max-hosts",
+    type=click.IntRange(1),
+    default=DEFAULT_MAX_HOSTS,
+    show_default=True,
+    help="Refuse to scan more addresses than this.",
+)
+@click.option(
+    "--nmap-xml",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Evaluate this nmap XML file instead of running nmap.",
+)
+@click.option(
+    "--rules",
+    "rule_dirs",
+    multiple=True,
+    type=click.Path(path_type=Path, file_okay=False),
+    help="A directory of your own rules, added to the built-in ones.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write the HTML report here.",
+)
+@click.option(
+    "--json",
+    "json_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write the ScanResult JSON here.",
+)
+@_fail_on
+@click.option(
+    "--parallel",
+    type=click.IntRange(1, 64),
+    default=4,
+    show_default=True,
+    help="nmap processes run at once.",
+)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(0),
+    default=0,
+    help="Targets per nmap process (0: chosen from the target count).",
+)
+@click.option(
+    "--batch-timeout",
+    type=click.FloatRange(1),
+    default=1800.0,
+    show_default=True,
+    help="Seconds before one nmap batch is given up (its hosts are recorded as errors).",
+)
+@click.option(
+    "--nmap",
+    "nmap_path",
+    envvar="TRUSTSCAN_NMAP",
+    metavar="PATH",
+    help="The nmap binary to run (default: nmap on PATH). Env: TRUSTSCAN_NMAP.",
+)
+@click.option("--assume-up", is_flag=True, help="Skip host discovery (nmap -Pn).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar, no summary.")
+def scan(
+    targets: tuple[str, ...],
+    ports: str | None,
+    exclude: tuple[str, ...],
+    max_hosts: int,
+    nmap_xml: Path | None,
+    rule_dirs: tuple[Path, ...],
+    output: Path | None,
+    json_path: Path | None,
+    fail_on: str,
+    parallel: int,
+    batch_size: int,
+    batch_timeout: float,
+    nmap_path: str | None,
+    assume_up: bool,
+    quiet: bool,
+) -> None:
+    """Scan TARGETs: IPs, hostnames, CIDRs (127.0.0.0/28), ranges (127.0.0.1-20), @file."""
+    from scanner import pipeline
+
+    dirs = _rule_dirs(rule_dirs)
+    rules = load_rules(dirs)
+    sources = [str(d) for d in dirs]
+    if nmap_xml is not None:
+        if targets:
+            raise click.UsageError("give either TARGETs or --nmap-xml, not both")
+        result = pipeline.scan_nmap_xml(nmap_xml, rules, sources)
+    else:
+        resolved = resolve_targets(targets, exclude, max_hosts)
+        options = DiscoveryOptions(
+            ports=ports,
+            batch_size=batch_size,
+            parallel=parallel,
+            batch_timeout=batch_timeout,
+            assume_up=assume_up,
+            nmap_path=nmap_path,
+        )
+        progress = TerminalProgress() if wants_progress(quiet) else None
+        try:
+            result = pipeline.scan(
+                pipeline.ScanRequest(resolved, rules, tuple(sources), options), progress
+            )
+        finally:
+            if progress is not None:
+                progress.close()
+    _finish(result, output, json_path, FailOn(fail_on), quiet)
+
+
+def _finish(
+    result: ScanResult, html: Path | None, json_path: Path | None, fail_on: FailOn, quiet: bool
+) -> None:
+    written = write_outputs(result, html=html, json_path=json_path)
+    if not quiet:
+        click.echo(summary_line(result, written))
+    if exceeds(result, fail_on):
+        click.get_current_context().exit(EXIT_FINDINGS)
+
+
+@cli.command()
+@click.argument("result_file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write the HTML report here.",
+)
+@click.option(
+    "--json",
+    "json_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write the ScanResult JSON again here.",
+)
+@_fail_on
+@click.option("-q", "--quiet", is_flag=True)
+def report(
+    result_file: Path, output: Path | None, json_path: Path | None, fail_on: str, quiet: bool
+) -> None:
+    """Render reports from a saved ScanResult JSON file."""
+    from scanner.result_io import read
+
+    if output is None and json_path is None:
+        raise click.UsageError("name an output: -o report.html and/or --json result.json")
+    _finish(read(result_file), output, json_path, FailOn(fail_on), quiet)
+
+
+@cli.group()
+def rules() -> None:
+    """List and check rules."""
+
+
+@rules.command("list")
+@click.option(
+    "--rules", "rule_dirs", multiple=True, type=click.Path(path_type=Path, file_okay=False)
+)
+def rules_list(rule_dirs: tuple[Path, ...]) -> None:
+    """List the rules a scan would use."""
+    loaded = load_rules(_rule_dirs(rule_dirs))
+    width = max((len(r.id) for r in loaded), default=10)
+    for rule in sorted(loaded, key=lambda r: (-r.severity.rank, r.id)):
+        click.echo(f"{rule.id:<{width}}  {rule.severity.value:<8}  {rule.title}")
+    click.echo(f"{len(loaded)} rule(s)", err=True)
+
+
+@rules.command("lint")
+@click.argument(
+    "directories", nargs=-1, required=True, type=click.Path(path_type=Path, file_okay=False)
+)
+def rules_lint(directories: tuple[Path, ...]) -> None:
+    """Validate rule files; print every problem as FILE:LINE: message."""
+    loaded, problems = lint(list(directories))
+    for problem in problems:
+        click.echo(str(problem), err=True)
+    if problems:
+        click.echo(f"{len(problems)} problem(s) in {len(directories)} director(ies)", err=True)
+        click.get_current_context().exit(2)
+    click.echo(f"{len(loaded)} rule(s) OK")
+
+
+def main() -> None:
+    cli(prog_name="trustscan")

@@ -1,0 +1,225 @@
+"""The declarative match conditions of a rule, and how they are evaluated.
+
+A condition is built once from a rule's `match:` block and evaluated against
+one service at a time; each leaf that holds says why, so the finding can show
+the evidence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+from scanner.model import Observation, Service
+from scanner.products import ProductVersion
+
+
+@dataclass(frozen=True)
+class MatchContext:
+    service: Service
+    product: ProductVersion
+    observations: tuple[Observation, ...]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    matched: bool
+    evidence: tuple[str, ...] = ()
+    used_version: bool = False
+
+
+_NO = Verdict(False)
+
+
+@dataclass(frozen=True)
+class All:
+    items: tuple[Condition, ...]
+
+    def evaluate(self, ctx: MatchContext) -> Verdict:
+        evidence: list[str] = []
+        used_version = False
+        for item in self.items:
+            verdict = item.evaluate(ctx)
+            if not verdict.matched:
+                return _NO
+            evidence.extend(verdict.evidence)
+            used_version = used_version or verdict.used_version
+        return Verdict(True, tuple(evidence), used_version)
+
+
+@dataclass(frozen=True)
+class AnyOf:
+    items: tuple[Condition, ...]
+
+    def evaluate(self, ctx: MatchContext) -> Verdict:
+        for item in self.items:
+            verdict = item.evaluate(ctx)
+            if verdict.matched:
+                return verdict
+        return _NO
+
+
+@dataclass(frozen=True)
+class Not:
+    item: Condition
+
+    def evaluate(self, ctx: MatchContext) -> Verdict:
+        verdict = self.item.evaluate(ctx)
+        return _NO if verdict.matched else Verdict(True, (), verdict.used_version)
+
+
+@dataclass(frozen=True)
+class ProductIs:
+    products: frozenset[str]
+
+    def evaluate(self, ctx: MatchContext) -> Verdict:
+        if ctx.product.product in self.products:
+            return Verdict(True, (f"product: {ctx.service.product} ({ctx.product.product})",))
+        return _NO
+
+
+@dataclass(frozen=True)
+class ServiceIs:
+    names: frozenset[str]
+
+    def evaluate(self, ctx: MatchContext) -> Verdict:
+        return Verdict(ctx.service.name in self.names)
+
+
+@dataclass(frozen=True)
+class VersionIn:
+    specifier: SpecifierSet
+
+    def evaluate(self, ctx: MatchContext) -> Verdict:
+        version = ctx.product.version.version
+        if version is None:
+            return Verdict(False, (), used_version=True)
+        if self.specifier.contains(version, prereleases=True):
+            raw = ctx.product.version.raw
+            shown = f"{raw} (read as {version})" if raw != str(version) else raw
+            return Verdict(True, (f"version: {shown} is {self.specifier}",), used_version=True)
+        return Verdict(False, (), used_version=True)
+
+
+@dataclass(frozen=True)
+class VersionKnown:
+    known: bool
+
+    def evaluate(self, ctx: MatchContext) -> Verdict:
+        return Verdict(ctx.product.version.known == self.known)
+
+
+@dataclass(frozen=True)
+class PortIs:
+    ports: frozenset[int]
+
+    def evaluate(self, ctx: MatchContext) -> Verdict:
+        return Verdict(ctx.service.port in self.ports)
+
+
+@dataclass(frozen=True)
+class ProtocolIs:
+    protocol: str
+
+    def evaluate(self, ctx: MatchContext) -> Verdict:
+        return Verdict(ctx.service.protocol == self.protocol)
+
+
+@dataclass(frozen=True)
+class TunnelIs:
+    tunnel: str
+
+    def evaluate(self, ctx: MatchContext) -> Verdict:
+        actual = ctx.service.tunnel or "none"
+        return Verdict(actual == self.tunnel)
+
+
+@dataclass(frozen=True)
+class CpePrefix:
+    prefix: str
+
+    def evaluate(self, ctx: MatchContext) -> Verdict:
+        for cpe in ctx.service.cpes:
+            if cpe.lower().startswith(self.prefix.lower()):
+                return Verdict(True, (f"cpe: {cpe}",))
+        return _NO
+
+
+@dataclass(frozen=True)
+class ObservationIs:
+    key: str
+    equals: str | None
+
+    def evaluate(self, ctx: MatchContext) -> Verdict:
+        for obs in ctx.observations:
+            if obs.key != self.key:
+                continue
+            if self.equals is None or obs.value == self.equals:
+                shown = obs.evidence or f"{obs.key} = {obs.value}"
+                return Verdict(True, (f"{obs.probe}: {shown}",))
+        return _NO
+
+
+Condition = (
+    All
+    | AnyOf
+    | Not
+    | ProductIs
+    | ServiceIs
+    | VersionIn
+    | VersionKnown
+    | PortIs
+    | ProtocolIs
+    | TunnelIs
+    | CpePrefix
+    | ObservationIs
+)
+
+
+class ConditionError(ValueError):
+    """A condition that passed the schema but means nothing (a bad specifier)."""
+
+    def __init__(self, message: str, path: Sequence[str | int]) -> None:
+        super().__init__(message)
+        self.path = tuple(path)
+
+
+def _strings(value: str | list[str]) -> frozenset[str]:
+    return frozenset([value] if isinstance(value, str) else value)
+
+
+def _ints(value: int | list[int]) -> frozenset[int]:
+    return frozenset([value] if isinstance(value, int) else value)
+
+
+def build(raw: Mapping[str, Any], path: Sequence[str | int] = ()) -> Condition:
+    """Build a condition from a schema-valid `match:` mapping."""
+    ((key, value),) = raw.items()
+    here = [*path, key]
+    builders: dict[str, Callable[[], Condition]] = {
+        "all": lambda: All(tuple(build(v, [*here, i]) for i, v in enumerate(value))),
+        "any": lambda: AnyOf(tuple(build(v, [*here, i]) for i, v in enumerate(value))),
+        "not": lambda: Not(build(value, here)),
+        "product": lambda: ProductIs(_strings(value)),
+        "service": lambda: ServiceIs(_strings(value)),
+        "version": lambda: VersionIn(_specifier(value, here)),
+        "version_known": lambda: VersionKnown(bool(value)),
+        "port": lambda: PortIs(_ints(value)),
+        "protocol": lambda: ProtocolIs(str(value)),
+        "tunnel": lambda: TunnelIs(str(value)),
+        "cpe": lambda: CpePrefix(str(value)),
+        "observation": lambda: ObservationIs(str(value["key"]), value.get("equals")),
+    }
+    return builders[key]()
+
+
+def _specifier(text: str, path: Sequence[str | int]) -> SpecifierSet:
+    try:
+        return SpecifierSet(text)
+    except InvalidSpecifier:
+        raise ConditionError(
+            f"{text!r} is not a version specifier (write e.g. '>=2.4.0,<2.4.68')", path
+        ) from None

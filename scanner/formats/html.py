@@ -1,0 +1,80 @@
+"""The HTML risk report: one self-contained file rendered with Jinja2.
+
+Autoescaping is on for everything, since most strings in a ScanResult came
+from a target; the page loads nothing from outside and its
+Content-Security-Policy forbids it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable
+from functools import lru_cache
+
+import jinja2
+
+from scanner.model import Finding, Host, ScanResult, Severity
+from scanner.products import identify
+from scanner.resources import reports_dir
+
+
+@lru_cache(maxsize=1)
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(reports_dir())),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def _address_key(address: str) -> tuple[int, int, str]:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return (9, 0, address)
+    return (ip.version, int(ip), address)
+
+
+def _hosts(result: ScanResult) -> list[Host]:
+    return sorted(result.hosts, key=lambda h: _address_key(h.address))
+
+
+def _findings_by_host(findings: Iterable[Finding]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for finding in findings:
+        counts[finding.host] = counts.get(finding.host, 0) + 1
+    return counts
+
+
+def _version_label(host: Host) -> dict[int, str]:
+    """Per port, the version as rules read it, or why there is none."""
+    labels: dict[int, str] = {}
+    for service in host.services:
+        parsed = identify(service).version
+        if parsed.is_range:
+            labels[service.port] = f"range only ({parsed.raw}): no version rule applies"
+        elif not parsed.known:
+            labels[service.port] = "version unknown"
+        else:
+            label = str(parsed.version)
+            if parsed.distro:
+                label += f" ({parsed.distro} build: fixes may be backported)"
+            labels[service.port] = label
+    return labels
+
+
+class HtmlFormatter:
+    def format(self, result: ScanResult) -> str:
+        template = _environment().get_template("report.html.j2")
+        counts = result.severity_counts()
+        return template.render(
+            result=result,
+            severities=list(reversed(Severity)),
+            counts=counts,
+            worst=next((s for s in reversed(Severity) if counts[s]), None),
+            hosts=_hosts(result),
+            findings_by_host=_findings_by_host(result.findings),
+            version_labels={h.address: _version_label(h) for h in result.hosts},
+        )

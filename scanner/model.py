@@ -1,0 +1,216 @@
+"""The data model: one frozen dataclass per pipeline stage.
+
+Every stage reads the types before it and produces its own; `ScanResult` is
+the hub that reports, `report` and `diff` are built from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class Severity(str, Enum):
+    INFO = "info"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        return _SEVERITY_RANK[self]
+
+
+_SEVERITY_RANK = {
+    Severity.INFO: 0,
+    Severity.LOW: 1,
+    Severity.MEDIUM: 2,
+    Severity.HIGH: 3,
+    Severity.CRITICAL: 4,
+}
+
+
+class Confidence(str, Enum):
+    """How sure a finding is, after Greenbone's quality-of-detection scale.
+
+    - confirmed: the weakness was shown by the target's behaviour (QoD ~ 95-100).
+    - high: an upstream version taken from a banner, no vendor patches possible
+      (QoD ~ 80, Greenbone's "remote_banner").
+    - medium: inferred from indirect evidence, e.g. a version guessed from
+      several signals or a product identified without its exact build.
+    - low: a version from a distribution package (Debian, Ubuntu, Red Hat and
+      CentOS builds) that may carry backported fixes (QoD ~ 30,
+      "remote_banner_unreliable"); shown, never hidden.
+    """
+
+    CONFIRMED = "confirmed"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+    @property
+    def rank(self) -> int:
+        return _CONFIDENCE_RANK[self]
+
+
+_CONFIDENCE_RANK = {
+    Confidence.LOW: 0,
+    Confidence.MEDIUM: 1,
+    Confidence.HIGH: 2,
+    Confidence.CONFIRMED: 3,
+}
+
+
+class TargetKind(str, Enum):
+    ADDRESS = "address"
+    HOSTNAME = "hostname"
+
+
+@dataclass(frozen=True)
+class Target:
+    """One address or hostname to scan, and where the user gave it."""
+
+    value: str
+    kind: TargetKind
+    source: str
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why nmap gave ports a state (`reset`, `no-response`, ...) and how many."""
+
+    reason: str
+    count: int
+
+
+@dataclass(frozen=True)
+class PortStateCount:
+    """Ports nmap folded into `<extraports>`: a state, a count and its reasons."""
+
+    state: str
+    count: int
+    reasons: tuple[Reason, ...] = ()
+
+
+@dataclass(frozen=True)
+class Service:
+    """One port nmap saw open (or open|filtered), with what -sV made of it."""
+
+    port: int
+    protocol: str
+    state: str
+    reason: str = ""
+    name: str = ""
+    product: str = ""
+    version: str = ""
+    extrainfo: str = ""
+    ostype: str = ""
+    tunnel: str = ""
+    method: str = ""
+    conf: int = 0
+    cpes: tuple[str, ...] = ()
+
+    @property
+    def banner(self) -> str:
+        """Product, version and extra info as nmap prints them in one line."""
+        parts = [self.product, self.version]
+        if self.extrainfo:
+            parts.append(f"({self.extrainfo})")
+        return " ".join(p for p in parts if p)
+
+
+@dataclass(frozen=True)
+class Host:
+    """A host that discovery reached, with its services and port-state counts."""
+
+    address: str
+    status: str = "up"
+    status_reason: str = ""
+    hostnames: tuple[str, ...] = ()
+    services: tuple[Service, ...] = ()
+    # Ports in a state nmap listed one by one but that are not services
+    # (closed or filtered ports on short port lists).
+    other_ports: tuple[PortStateCount, ...] = ()
+    extraports: tuple[PortStateCount, ...] = ()
+
+
+@dataclass(frozen=True)
+class Observation:
+    """A typed fact a probe established about a service or host."""
+
+    host: str
+    port: int | None
+    probe: str
+    key: str
+    value: str
+    evidence: str = ""
+
+
+@dataclass(frozen=True)
+class ProbeError:
+    """A probe or a discovery batch that did not complete, and why."""
+
+    stage: str
+    target: str
+    reason: str
+    message: str
+    port: int | None = None
+
+
+@dataclass(frozen=True)
+class TrustImpact:
+    """What customer data is at stake and what a weakness means for trust."""
+
+    data_at_stake: tuple[str, ...]
+    impact: str
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule_id: str
+    title: str
+    severity: Severity
+    confidence: Confidence
+    host: str
+    port: int | None
+    protocol: str
+    service: str
+    evidence: tuple[str, ...]
+    description: str
+    remediation: str
+    trust: TrustImpact
+    fingerprint: str
+    category: str = ""
+    references: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class NmapRun:
+    """What nmap was and how it was called, one command line per batch."""
+
+    version: str = ""
+    commands: tuple[str, ...] = ()
+    source: str = "nmap"  # "nmap" for a live run, or the path of an imported XML file
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    schema_version: str
+    tool_version: str
+    started: str
+    finished: str
+    targets: tuple[str, ...]
+    nmap: NmapRun
+    hosts: tuple[Host, ...] = ()
+    observations: tuple[Observation, ...] = ()
+    findings: tuple[Finding, ...] = ()
+    probe_errors: tuple[ProbeError, ...] = ()
+    rule_sources: tuple[str, ...] = field(default_factory=tuple)
+
+    def severity_counts(self) -> dict[Severity, int]:
+        counts = dict.fromkeys(Severity, 0)
+        for finding in self.findings:
+            counts[finding.severity] += 1
+        return counts

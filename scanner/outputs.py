@@ -1,0 +1,50 @@
+"""What a finished scan leaves behind: files, a summary line, an exit verdict."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+
+from scanner.atomic import write_text_atomic
+from scanner.formats import OutputFormat, formatter_for
+from scanner.model import ScanResult, Severity
+
+
+class FailOn(str, Enum):
+    """The severity at which a scan exits 1; `never` keeps CI green."""
+
+    NEVER = "never"
+    INFO = "info"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+
+def exceeds(result: ScanResult, fail_on: FailOn) -> bool:
+    """Filtering and failing are separate: reports always show everything."""
+    if fail_on is FailOn.NEVER:
+        return False
+    threshold = Severity(fail_on.value).rank
+    return any(f.severity.rank >= threshold for f in result.findings)
+
+
+def write_outputs(
+    result: ScanResult, html: Path | None = None, json_path: Path | None = None
+) -> list[Path]:
+    written: list[Path] = []
+    for fmt, path in ((OutputFormat.JSON, json_path), (OutputFormat.HTML, html)):
+        if path is None:
+            continue
+        write_text_atomic(path, formatter_for(fmt).format(result))
+        written.append(path)
+    return written
+
+
+def summary_line(result: ScanResult, written: list[Path]) -> str:
+    counts = result.severity_counts()
+    parts = [f"{counts[s]} {s.value}" for s in reversed(Severity) if counts[s]]
+    found = f"{len(result.findings)} finding(s)" + (f" ({', '.join(parts)})" if parts else "")
+    errors = f", {len(result.probe_errors)} probe error(s)" if result.probe_errors else ""
+    files = f"; wrote {', '.join(str(p) for p in written)}" if written else ""
+    return f"{len(result.hosts)} host(s) up, {found}{errors}{files}"

@@ -1,0 +1,52 @@
+"""Map what nmap calls a product to the product ids that rules name.
+
+nmap's product strings vary (`Apache httpd`, `PostgreSQL DB`, `MySQL` for a
+MariaDB server); rules match one stable id per product instead.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from scanner.model import Service
+from scanner.versions import BannerVersion, normalise
+
+# (product id, pattern on nmap's product name), first match wins.
+_PRODUCTS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("apache-httpd", re.compile(r"^Apache httpd$", re.I)),
+    ("apache-tomcat", re.compile(r"^Apache Tomcat\b", re.I)),
+    ("nginx", re.compile(r"^nginx$", re.I)),
+    ("iis", re.compile(r"^Microsoft IIS", re.I)),
+    ("openssh", re.compile(r"^OpenSSH$", re.I)),
+    ("mariadb", re.compile(r"^MariaDB\b", re.I)),
+    ("mysql", re.compile(r"^MySQL\b", re.I)),
+    ("postgresql", re.compile(r"^PostgreSQL\b", re.I)),
+    ("redis", re.compile(r"^Redis\b", re.I)),
+    ("memcached", re.compile(r"^Memcached\b", re.I)),
+    ("mongodb", re.compile(r"^MongoDB\b", re.I)),
+    ("elasticsearch", re.compile(r"^Elasticsearch\b", re.I)),
+    ("vsftpd", re.compile(r"^vsftpd$", re.I)),
+    ("proftpd", re.compile(r"^ProFTPD$", re.I)),
+    ("exim", re.compile(r"^Exim\b", re.I)),
+)
+
+
+@dataclass(frozen=True)
+class ProductVersion:
+    """A service's product id (empty when unknown) and its parsed version."""
+
+    product: str
+    version: BannerVersion
+
+
+def identify(service: Service) -> ProductVersion:
+    product = ""
+    for product_id, pattern in _PRODUCTS:
+        if pattern.search(service.product):
+            product = product_id
+            break
+    # MariaDB answers with MySQL's protocol and nmap names it MySQL.
+    if product == "mysql" and "mariadb" in service.version.lower():
+        product = "mariadb"
+    return ProductVersion(product, normalise(service.version, service.extrainfo))

@@ -1,0 +1,30 @@
+"""Where the built-in rules and report templates are.
+
+A wheel carries them under `scanner/_data/`; a source checkout (or an
+editable install) has them at the top of the repository.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+_PACKAGE = Path(__file__).resolve().parent
+
+
+def _data_dir(name: str) -> Path:
+    bundled = _PACKAGE / "_data" / name
+    if bundled.is_dir():
+        return bundled
+    return _PACKAGE.parent / name
+
+
+def builtin_rules_dir() -> Path:
+    return _data_dir("rules")
+
+
+def reports_dir() -> Path:
+    return _data_dir("reports")
+
+
+def rule_schema_path() -> Path:
+    return builtin_rules_dir() / "rule.schema.json"

@@ -1,0 +1,56 @@
+"""Read and write `ScanResult` JSON files, the hub every report comes from."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from scanner.atomic import write_text_atomic
+from scanner.codec import DecodeError, from_data, to_data
+from scanner.errors import InputError
+from scanner.model import ScanResult
+
+SCHEMA_VERSION = "1.0"
+_MAX_RESULT_BYTES = 512 * 1024 * 1024
+
+
+def dumps(result: ScanResult) -> str:
+    return json.dumps(to_data(result), indent=2, ensure_ascii=False) + "\n"
+
+
+def loads(text: str, origin: str = "<result>") -> ScanResult:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{origin}:{exc.lineno}: not a JSON scan result ({exc.msg})") from None
+    if not isinstance(data, dict) or "schema_version" not in data:
+        raise InputError(f"{origin}: not a trustscan scan result (no schema_version)")
+    major = str(data["schema_version"]).split(".", 1)[0]
+    if major != SCHEMA_VERSION.split(".", 1)[0]:
+        raise InputError(
+            f"{origin}: scan result schema {data['schema_version']} is not supported "
+            f"by this trustscan (reads {SCHEMA_VERSION})"
+        )
+    try:
+        return from_data(ScanResult, data)
+    except DecodeError as exc:
+        raise InputError(f"{origin}: invalid scan result: {exc}") from None
+
+
+def write(result: ScanResult, path: Path) -> None:
+    write_text_atomic(path, dumps(result))
+
+
+def read(path: Path) -> ScanResult:
+    try:
+        with path.open("rb") as handle:
+            raw = handle.read(_MAX_RESULT_BYTES + 1)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read scan result: {exc.strerror}") from None
+    if len(raw) > _MAX_RESULT_BYTES:
+        raise InputError(f"{path}: larger than {_MAX_RESULT_BYTES} bytes")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not UTF-8 text") from None
+    return loads(text, str(path))

@@ -1,0 +1,194 @@
+"""Load rule files: YAML, validated against the JSON Schema in `rules/`.
+
+Every problem is reported with its file and line, and all problems of a
+directory are collected before failing, so `rules lint` shows them at once.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from scanner.conditions import ConditionError, build
+from scanner.errors import InputError
+from scanner.model import Confidence, Severity, TrustImpact
+from scanner.resources import rule_schema_path
+from scanner.rules import Rule
+
+_MAX_RULE_FILE_BYTES = 4 * 1024 * 1024
+RULE_SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass(frozen=True)
+class RuleProblem:
+    path: Path
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.message}"
+
+
+class RuleLoadError(InputError):
+    def __init__(self, problems: Sequence[RuleProblem]) -> None:
+        self.problems = tuple(problems)
+        first = self.problems[0]
+        more = f" (and {len(self.problems) - 1} more)" if len(self.problems) > 1 else ""
+        super().__init__(f"invalid rule: {first}{more}")
+
+
+@lru_cache(maxsize=1)
+def _validator() -> jsonschema.protocols.Validator:
+    schema = json.loads(rule_schema_path().read_text(encoding="utf-8"))
+    cls = jsonschema.validators.validator_for(schema)
+    cls.check_schema(schema)
+    return cls(schema)
+
+
+def _line_of(node: yaml.Node | None, path: Iterable[str | int]) -> int:
+    """The 1-based line of the YAML node at `path`, or of its nearest parent."""
+    if node is None:
+        return 1
+    line = node.start_mark.line + 1
+    for step in path:
+        child: yaml.Node | None = None
+        if isinstance(node, yaml.MappingNode) and isinstance(step, str):
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode) and key.value == step:
+                    child = value
+                    break
+        elif (
+            isinstance(node, yaml.SequenceNode)
+            and isinstance(step, int)
+            and 0 <= step < len(node.value)
+        ):
+            child = node.value[step]
+        if child is None:
+            break
+        node = child
+        line = node.start_mark.line + 1
+    return line
+
+
+def _describe(error: jsonschema.ValidationError) -> str:
+    where = ".".join(str(p) for p in error.absolute_path) or "file"
+    if error.validator == "additionalProperties":
+        return f"{where}: {error.message}"
+    if error.validator in ("oneOf", "maxProperties", "minProperties") and "match" in [
+        str(p) for p in error.absolute_path
+    ]:
+        return (
+            f"{where}: a condition is one key of all/any/not/product/service/version/"
+            f"version_known/port/protocol/tunnel/cpe/observation ({error.message})"
+        )
+    return f"{where}: {error.message}"
+
+
+def load_file(path: Path) -> tuple[list[Rule], list[RuleProblem]]:
+    """Load one rule file; problems are returned, not raised."""
+    try:
+        with path.open("rb") as handle:
+            raw = handle.read(_MAX_RULE_FILE_BYTES + 1)
+    except OSError as exc:
+        return [], [RuleProblem(path, 1, f"cannot read: {exc.strerror}")]
+    if len(raw) > _MAX_RULE_FILE_BYTES:
+        return [], [RuleProblem(path, 1, f"larger than {_MAX_RULE_FILE_BYTES} bytes")]
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return [], [RuleProblem(path, raw[: exc.start].count(b"\n") + 1, "not UTF-8 text")]
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 1
+        return [], [RuleProblem(path, line, f"not valid YAML: {exc.problem or exc}")]
+    except yaml.YAMLError as exc:
+        return [], [RuleProblem(path, 1, f"not valid YAML: {exc}")]
+
+    errors = sorted(_validator().iter_errors(data), key=lambda e: list(map(str, e.path)))
+    if errors:
+        return [], [
+            RuleProblem(path, _line_of(node, error.absolute_path), _describe(error))
+            for error in errors
+        ]
+
+    rules: list[Rule] = []
+    problems: list[RuleProblem] = []
+    for index, item in enumerate(data["rules"]):
+        where: list[str | int] = ["rules", index]
+        try:
+            rules.append(_rule(item, path, _line_of(node, where), where))
+        except ConditionError as exc:
+            problems.append(RuleProblem(path, _line_of(node, exc.path), str(exc)))
+    return rules, problems
+
+
+def _rule(item: dict[str, Any], path: Path, line: int, where: list[str | int]) -> Rule:
+    trust = item["trust"]
+    return Rule(
+        id=item["id"],
+        title=item["title"],
+        severity=Severity(item["severity"]),
+        confidence=Confidence(item.get("confidence", "high")),
+        category=item.get("category", ""),
+        match=build(item["match"], [*where, "match"]),
+        description=item["description"].strip(),
+        remediation=item["remediation"].strip(),
+        references=tuple(item["references"]),
+        trust=TrustImpact(tuple(trust["data_at_stake"]), trust["impact"].strip()),
+        data_as_of=str(item.get("data_as_of", "")),
+        source=f"{path}:{line}",
+    )
+
+
+def rule_files(directory: Path) -> list[Path]:
+    return sorted(p for p in directory.rglob("*") if p.suffix in RULE_SUFFIXES and p.is_file())
+
+
+def lint(directories: Sequence[Path]) -> tuple[list[Rule], list[RuleProblem]]:
+    """Load every rule file under the directories; collect all problems."""
+    rules: list[Rule] = []
+    problems: list[RuleProblem] = []
+    first_seen: dict[str, Rule] = {}
+    for directory in directories:
+        if not directory.is_dir():
+            problems.append(RuleProblem(directory, 1, "not a directory of rule files"))
+            continue
+        files = rule_files(directory)
+        if not files:
+            problems.append(RuleProblem(directory, 1, "holds no .yaml rule files"))
+        for path in files:
+            loaded, found = load_file(path)
+            problems.extend(found)
+            for rule in loaded:
+                if rule.id in first_seen:
+                    line = int(rule.source.rsplit(":", 1)[1])
+                    problems.append(
+                        RuleProblem(
+                            path,
+                            line,
+                            f"rule id {rule.id!r} is already defined at "
+                            f"{first_seen[rule.id].source}",
+                        )
+                    )
+                    continue
+                first_seen[rule.id] = rule
+                rules.append(rule)
+    return rules, problems
+
+
+def load_rules(directories: Sequence[Path]) -> tuple[Rule, ...]:
+    """Load rules for a scan; any problem stops it before nmap runs."""
+    rules, problems = lint(directories)
+    if problems:
+        raise RuleLoadError(problems)
+    return tuple(rules)

@@ -1,0 +1,207 @@
+"""Turn what the user typed into a deduplicated, bounded list of targets.
+
+A target is an IP address, a hostname, a CIDR block (`127.0.0.0/28`), a range
+(`127.0.0.1-20` or `127.0.0.1-127.0.0.20`) or `@file` with one of those a
+line and `#` comments. Blocks are never expanded past the host limit, so a
+typo such as `/8` fails fast instead of eating memory.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from scanner.errors import InputError
+from scanner.model import Target, TargetKind
+
+DEFAULT_MAX_HOSTS = 4096
+_MAX_TARGET_FILE_BYTES = 16 * 1024 * 1024
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
+_SHORT_RANGE = re.compile(r"^(\d{1,3}\.\d{1,3}\.\d{1,3}\.)(\d{1,3})-(\d{1,3})$")
+
+
+@dataclass(frozen=True)
+class _Spec:
+    """One parsed target expression: a span of addresses or one hostname."""
+
+    text: str
+    source: str
+    first: IPAddress | None = None
+    last: IPAddress | None = None
+    hostname: str | None = None
+
+    @property
+    def size(self) -> int:
+        if self.first is None or self.last is None:
+            return 1
+        return int(self.last) - int(self.first) + 1
+
+    def addresses(self) -> Iterator[IPAddress]:
+        if self.first is None or self.last is None:
+            return
+        make = type(self.first)
+        for value in range(int(self.first), int(self.last) + 1):
+            yield make(value)
+
+    def covers(self, address: IPAddress) -> bool:
+        if self.first is None or self.last is None:
+            return False
+        if address.version != self.first.version:
+            return False
+        return int(self.first) <= int(address) <= int(self.last)
+
+
+def _is_hostname(text: str) -> bool:
+    if len(text) > 253:
+        return False
+    labels = text.rstrip(".").split(".")
+    if not all(_LABEL.match(label) for label in labels):
+        return False
+    # An all-numeric last label is a mistyped address (999.1.1.1), not a name.
+    return not labels[-1].isdigit()
+
+
+def _network_span(network: IPNetwork) -> tuple[IPAddress, IPAddress]:
+    first, last = network.network_address, network.broadcast_address
+    # nmap scans the whole block, network and broadcast addresses included;
+    # do the same so that `/28` means 16 addresses in both tools.
+    return first, last
+
+
+def parse_spec(text: str, source: str) -> _Spec:
+    """Parse one target expression; raise InputError naming it when it is junk."""
+    value = text.strip()
+    if not value:
+        raise InputError(f"{source}: empty target")
+    try:
+        address = ipaddress.ip_address(value)
+    except ValueError:
+        pass
+    else:
+        return _Spec(value, source, address, address)
+    if "/" in value:
+        try:
+            network = ipaddress.ip_network(value, strict=False)
+        except ValueError as exc:
+            raise InputError(f"{source}: {value!r} is not a valid CIDR block ({exc})") from None
+        first, last = _network_span(network)
+        return _Spec(value, source, first, last)
+    short = _SHORT_RANGE.match(value)
+    if short:
+        prefix, low, high = short.groups()
+        return _range_spec(value, source, prefix + low, prefix + high)
+    if "-" in value and value.count("-") == 1:
+        low, high = value.split("-")
+        if _looks_like_address(low) and _looks_like_address(high):
+            return _range_spec(value, source, low, high)
+    if _is_hostname(value):
+        return _Spec(value, source, hostname=value.rstrip(".").lower())
+    raise InputError(f"{source}: {value!r} is not an IP address, hostname, CIDR block or range")
+
+
+def _looks_like_address(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _range_spec(text: str, source: str, low: str, high: str) -> _Spec:
+    try:
+        first = ipaddress.ip_address(low)
+        last = ipaddress.ip_address(high)
+    except ValueError:
+        raise InputError(f"{source}: {text!r} is not a valid address range") from None
+    if first.version != last.version or int(first) > int(last):
+        raise InputError(f"{source}: {text!r} is not a valid address range (end before start)")
+    return _Spec(text, source, first, last)
+
+
+def _read_target_file(path_text: str, source: str) -> list[_Spec]:
+    path = Path(path_text)
+    try:
+        with path.open("rb") as handle:
+            raw = handle.read(_MAX_TARGET_FILE_BYTES + 1)
+    except OSError as exc:
+        raise InputError(f"{source}: cannot read target file {path}: {exc.strerror}") from None
+    if len(raw) > _MAX_TARGET_FILE_BYTES:
+        raise InputError(f"{path}: target file is larger than {_MAX_TARGET_FILE_BYTES} bytes")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        bad_line = raw[: exc.start].count(b"\n") + 1
+        raise InputError(f"{path}:{bad_line}: not UTF-8 text") from None
+    specs: list[_Spec] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        content = line.split("#", 1)[0].strip()
+        if not content:
+            continue
+        where = f"{path}:{number}"
+        if content.startswith("@"):
+            raise InputError(f"{where}: target files cannot include other files ({content!r})")
+        for word in content.split():
+            specs.append(parse_spec(word, where))
+    return specs
+
+
+def _expand_args(args: Iterable[str], what: str) -> list[_Spec]:
+    specs: list[_Spec] = []
+    for arg in args:
+        if arg.startswith("@"):
+            specs.extend(_read_target_file(arg[1:], what))
+        else:
+            specs.append(parse_spec(arg, what))
+    return specs
+
+
+def resolve_targets(
+    args: Sequence[str],
+    exclude: Sequence[str] = (),
+    max_hosts: int = DEFAULT_MAX_HOSTS,
+) -> tuple[Target, ...]:
+    """Parse, expand, exclude and deduplicate; keep the user's order."""
+    if not args:
+        raise InputError("no targets given: name an address, hostname, CIDR, range or @file")
+    specs = _expand_args(args, "target")
+    excluded = _expand_args(exclude, "--exclude")
+    excluded_names = {spec.hostname for spec in excluded if spec.hostname}
+    excluded_spans = [spec for spec in excluded if spec.hostname is None]
+
+    seen: set[str] = set()
+    targets: list[Target] = []
+    for spec in specs:
+        if spec.hostname is not None:
+            if spec.hostname in excluded_names or spec.hostname in seen:
+                continue
+            seen.add(spec.hostname)
+            targets.append(Target(spec.hostname, TargetKind.HOSTNAME, spec.source))
+        else:
+            for address in spec.addresses():
+                if any(span.covers(address) for span in excluded_spans):
+                    continue
+                key = str(address)
+                if key in seen:
+                    continue
+                seen.add(key)
+                targets.append(Target(key, TargetKind.ADDRESS, spec.source))
+                if len(targets) > max_hosts:
+                    raise InputError(
+                        f"the targets expand to more than {max_hosts} addresses "
+                        f"(at {spec.text!r}); pass --max-hosts N to scan more"
+                    )
+        if len(targets) > max_hosts:
+            raise InputError(
+                f"the targets expand to more than {max_hosts} addresses; "
+                "pass --max-hosts N to scan more"
+            )
+    if not targets:
+        raise InputError("every target was excluded: nothing to scan")
+    return tuple(targets)

@@ -1,0 +1,240 @@
+"""The trustscan command as a user runs it: a subprocess, real nmap, real files."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from fixtures.lab.servers import Lab
+from scanner.result_io import read
+from tests.support import FIXTURES, LAB_PREFIX, requires_nmap
+
+
+@dataclass(frozen=True)
+class Run:
+    code: int
+    out: str
+    err: str
+
+
+def trustscan(*args: str, env: dict[str, str] | None = None) -> Run:
+    proc = subprocess.run(
+        [sys.executable, "-m", "scanner", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env={**os.environ, **(env or {})},
+    )
+    return Run(proc.returncode, proc.stdout, proc.stderr)
+
+
+def _one_error_line(run: Run) -> str:
+    lines = run.err.strip().splitlines()
+    assert len(lines) == 1, run.err
+    assert "Traceback" not in run.err
+    return lines[0]
+
+
+@dataclass(frozen=True)
+class LabScan:
+    run: Run
+    html: Path
+    json: Path
+
+
+@pytest.fixture(scope="module")
+def lab_scan(lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> LabScan:
+    out = tmp_path_factory.mktemp("scan")
+    html, result = out / "report.html", out / "result.json"
+    octets = sorted(r.target.octet for r in lab.running)
+    ports = ",".join(sorted({str(r.port) for r in lab.running}))
+    run = trustscan(
+        "scan",
+        f"{LAB_PREFIX}.{octets[0]}-{octets[-1]}",
+        f"{LAB_PREFIX}.{octets[0]}",
+        "--exclude",
+        f"{LAB_PREFIX}.{octets[-1]}",
+        "-p",
+        ports,
+        "-o",
+        str(html),
+        "--json",
+        str(result),
+    )
+    return LabScan(run, html, result)
+
+
+@pytest.mark.integration
+@requires_nmap
+def test_scan_finds_the_outdated_apaches(lab_scan: LabScan, lab: Lab) -> None:
+    assert lab_scan.run.code == 0, lab_scan.run.err
+    result = read(lab_scan.json)
+    centos = lab.address_of("centos6-apache")
+    new = lab.address_of("apache-2.4.49")
+    excluded = lab.address_of("debian-apache")
+    # Duplicates dropped, the excluded host never scanned.
+    assert result.targets == (centos.address, new.address)
+    assert excluded.address not in {h.address for h in result.hosts}
+    by_rule = {(f.rule_id, f.host): f for f in result.findings}
+    eol = by_rule[("apache-httpd-eol", centos.address)]
+    assert eol.severity.value == "high"
+    assert eol.port == centos.port
+    assert eol.service == "http"
+    assert eol.confidence.value == "low"  # a CentOS build: fixes may be backported
+    assert any("CentOS" in note for note in eol.notes)
+    assert any("2.2.15" in e for e in eol.evidence)
+    assert eol.remediation
+    assert eol.trust.impact
+    assert eol.trust.data_at_stake
+    outdated = by_rule[("apache-httpd-outdated", new.address)]
+    assert outdated.confidence.value == "high"
+    assert len(result.findings) == 2
+    assert result.nmap.version
+    assert result.nmap.commands
+    assert result.started <= result.finished
+    assert result.probe_errors == ()
+    assert "2 host(s) up, 2 finding(s) (1 high, 1 medium)" in lab_scan.run.out
+
+
+@pytest.mark.integration
+@requires_nmap
+def test_fingerprints_are_stable_across_scans(lab_scan: LabScan, lab: Lab, tmp_path: Path) -> None:
+    centos = lab.address_of("centos6-apache")
+    again = tmp_path / "again.json"
+    run = trustscan("scan", centos.address, "-p", str(centos.port), "--json", str(again), "-q")
+    assert run.code == 0, run.err
+    assert run.out == ""  # --quiet
+    first = {f.fingerprint for f in read(lab_scan.json).findings if f.host == centos.address}
+    second = {f.fingerprint for f in read(again).findings}
+    assert first == second
+    assert len(first) == 1
+
+
+@pytest.mark.integration
+@requires_nmap
+def test_the_html_report_shows_findings_and_hosts(lab_scan: LabScan) -> None:
+    html = lab_scan.html.read_text(encoding="utf-8")
+    assert "Apache httpd 2.2 or older is end of life" in html
+    assert "Apache httpd 2.2.15 ((CentOS))" in html
+    assert "Customer trust" in html
+    assert "Content-Security-Policy" in html
+
+
+@pytest.mark.integration
+@requires_nmap
+def test_report_re_renders_from_the_saved_result(lab_scan: LabScan, tmp_path: Path) -> None:
+    html, again = tmp_path / "r.html", tmp_path / "r.json"
+    run = trustscan("report", str(lab_scan.json), "-o", str(html), "--json", str(again))
+    assert run.code == 0, run.err
+    assert html.read_text(encoding="utf-8") == lab_scan.html.read_text(encoding="utf-8")
+    assert json.loads(again.read_text()) == json.loads(lab_scan.json.read_text())
+
+
+@pytest.mark.integration
+@requires_nmap
+@pytest.mark.parametrize(
+    ("fail_on", "code"), [("never", 0), ("critical", 0), ("high", 1), ("medium", 1), ("info", 1)]
+)
+def test_fail_on_sets_the_exit_code_but_hides_nothing(
+    lab_scan: LabScan, tmp_path: Path, fail_on: str, code: int
+) -> None:
+    html = tmp_path / "r.html"
+    run = trustscan("report", str(lab_scan.json), "-o", str(html), "--fail-on", fail_on)
+    assert run.code == code, run.err
+    text = html.read_text(encoding="utf-8")
+    assert "Apache httpd 2.2 or older is end of life" in text
+    assert "older than the newest release" in text
+
+
+def test_nmap_xml_is_evaluated_without_running_nmap(tmp_path: Path) -> None:
+    result = tmp_path / "r.json"
+    run = trustscan(
+        "scan",
+        "--nmap-xml",
+        str(FIXTURES / "nmap" / "apache-centos.xml"),
+        "--json",
+        str(result),
+        env={"TRUSTSCAN_NMAP": "/nonexistent/nmap"},
+    )
+    assert run.code == 0, run.err
+    loaded = read(result)
+    assert loaded.nmap.source.endswith("apache-centos.xml")
+    assert [f.rule_id for f in loaded.findings] == ["apache-httpd-eol"]
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["billion-laughs.xml", "external-entity.xml", "truncated.xml", "wrong-root.xml", "not-xml.xml"],
+)
+def test_hostile_nmap_xml_is_one_line_and_exit_2(name: str) -> None:
+    run = trustscan("scan", "--nmap-xml", str(FIXTURES / "hostile" / name))
+    assert run.code == 2
+    assert name in _one_error_line(run)
+
+
+@pytest.mark.parametrize("junk", ["999.1.1.1", "foo_bar", "127.0.0.9-3", "10.0.0.0/33"])
+def test_a_junk_target_is_named_and_exits_2(junk: str) -> None:
+    run = trustscan("scan", "127.0.0.1", junk)
+    assert run.code == 2
+    assert repr(junk) in _one_error_line(run)
+
+
+def test_junk_in_a_target_file_names_file_and_line(tmp_path: Path) -> None:
+    targets = tmp_path / "targets.txt"
+    targets.write_text("# lab\n127.0.0.1\n\nnot/a/target  # oops\n", encoding="utf-8")
+    run = trustscan("scan", f"@{targets}")
+    assert run.code == 2
+    assert f"{targets}:4:" in _one_error_line(run)
+
+
+def test_more_than_4096_addresses_need_max_hosts() -> None:
+    run = trustscan("scan", "127.0.0.0/19")
+    assert run.code == 2
+    assert "--max-hosts" in _one_error_line(run)
+
+
+def test_missing_nmap_exits_3_with_the_fix() -> None:
+    run = trustscan("scan", "127.0.0.1", "-p", "80", env={"TRUSTSCAN_NMAP": "/nonexistent/nmap"})
+    assert run.code == 3
+    assert "apt-get install nmap" in _one_error_line(run)
+
+
+def test_rules_lint_names_file_and_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "rules:\n  - id: x-rule\n    title: too\n    severity: urgent\n", encoding="utf-8"
+    )
+    run = trustscan("rules", "lint", str(tmp_path))
+    assert run.code == 2
+    assert f"{bad}:4: " in run.err  # the severity line
+    assert "Traceback" not in run.err
+
+
+def test_a_bad_user_rules_dir_stops_the_scan_before_nmap(tmp_path: Path) -> None:
+    (tmp_path / "r.yaml").write_text("rules: [\n", encoding="utf-8")
+    run = trustscan("scan", "127.0.0.1", "--rules", str(tmp_path))
+    assert run.code == 2
+    assert f"{tmp_path / 'r.yaml'}:" in _one_error_line(run)
+
+
+def test_rules_list_shows_the_builtin_rules() -> None:
+    run = trustscan("rules", "list")
+    assert run.code == 0
+    assert "apache-httpd-eol" in run.out
+    assert "apache-httpd-outdated" in run.out
+
+
+def test_report_of_a_file_that_is_not_a_result(tmp_path: Path) -> None:
+    bogus = tmp_path / "x.json"
+    bogus.write_text('{"hello": 1}', encoding="utf-8")
+    run = trustscan("report", str(bogus), "-o", str(tmp_path / "r.html"))
+    assert run.code == 2
+    assert "schema_version" in _one_error_line(run)
+    assert not (tmp_path / "r.html").exists()

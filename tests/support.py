@@ -1,0 +1,20 @@
+"""Paths, addresses and skip markers the tests share."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = REPO / "fixtures"
+# The tests' copy of the lab, away from the demo's 127.0.0.x.
+LAB_PREFIX = "127.0.10"
+# An address in the lab's block where nothing listens.
+EMPTY_HOST = f"{LAB_PREFIX}.200"
+
+_NO_NMAP = "nmap is not installed (apt-get install nmap; .ci/run installs it)"
+requires_nmap = pytest.mark.skipif(shutil.which("nmap") is None, reason=_NO_NMAP)
+requires_root = pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
