@@ -114,6 +114,13 @@ _fail_on = click.option(
     metavar="PATH",
     help="The nmap binary to run (default: nmap on PATH). Env: TRUSTSCAN_NMAP.",
 )
+@click.option(
+    "--nmap-arg",
+    "nmap_args",
+    multiple=True,
+    metavar="ARG",
+    help="An extra nmap option, e.g. --nmap-arg=-T4 (repeatable).",
+)
 @click.option("--assume-up", is_flag=True, help="Skip host discovery (nmap -Pn).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar, no summary.")
 def scan(
@@ -130,6 +137,7 @@ def scan(
     batch_size: int,
     batch_timeout: float,
     nmap_path: str | None,
+    nmap_args: tuple[str, ...],
     assume_up: bool,
     quiet: bool,
 ) -> None:
@@ -152,6 +160,7 @@ def scan(
             batch_timeout=batch_timeout,
             assume_up=assume_up,
             nmap_path=nmap_path,
+            extra_args=nmap_args,
         )
         progress = TerminalProgress() if wants_progress(quiet) else None
         try:

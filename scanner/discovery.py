@@ -109,13 +109,21 @@ def _scanner(options: DiscoveryOptions) -> nmap.PortScanner:
             return nmap.PortScanner(nmap_search_path=(options.nmap_path,))
         return nmap.PortScanner()
     except nmap.PortScannerError as exc:
-        if "not found" in str(exc):
+        if "not found" in _message(exc):
             raise ScanFailed(NMAP_MISSING) from None
-        raise ScanFailed(f"nmap cannot run: {_one_line(str(exc))}") from None
+        raise ScanFailed(f"nmap cannot run: {_one_line(_message(exc))}") from None
+
+
+def _message(exc: Exception) -> str:
+    # python-nmap's exceptions print the repr of their message.
+    value = getattr(exc, "value", None)
+    return value if isinstance(value, str) else str(exc)
 
 
 def _one_line(text: str) -> str:
-    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    # Keep what nmap said before a Lua stack traceback; one line, bounded.
+    text = text.split("stack traceback:", 1)[0]
+    lines = [" ".join(line.split()) for line in text.strip().splitlines() if line.strip()]
     return "; ".join(lines)[:300] if lines else "no message"
 
 
@@ -161,7 +169,9 @@ def _run_batch(batch: tuple[Target, ...], options: DiscoveryOptions, index: int)
         return _BatchOutcome(
             batch,
             None,
-            ProbeError("discovery", label, "nmap-error", f"nmap failed: {_one_line(str(exc))}"),
+            ProbeError(
+                "discovery", label, "nmap-error", f"nmap failed: {_one_line(_message(exc))}"
+            ),
         )
     output = scanner.get_nmap_last_output()
     try:
@@ -171,8 +181,10 @@ def _run_batch(batch: tuple[Target, ...], options: DiscoveryOptions, index: int)
     if report.error:
         return _BatchOutcome(
             batch,
-            report,
-            ProbeError("discovery", label, "nmap-error", f"nmap reported: {report.error}"),
+            None,
+            ProbeError(
+                "discovery", label, "nmap-error", f"nmap reported: {_one_line(report.error)}"
+            ),
         )
     return _BatchOutcome(batch, report, None)
 

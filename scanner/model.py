@@ -208,6 +208,8 @@ class ScanResult:
     findings: tuple[Finding, ...] = ()
     probe_errors: tuple[ProbeError, ...] = ()
     rule_sources: tuple[str, ...] = field(default_factory=tuple)
+    # Targets no host answered for: down, filtered from ping, or unresolvable.
+    unanswered: tuple[str, ...] = ()
 
     def severity_counts(self) -> dict[Severity, int]:
         counts = dict.fromkeys(Severity, 0)

@@ -47,4 +47,5 @@ def summary_line(result: ScanResult, written: list[Path]) -> str:
     found = f"{len(result.findings)} finding(s)" + (f" ({', '.join(parts)})" if parts else "")
     errors = f", {len(result.probe_errors)} probe error(s)" if result.probe_errors else ""
     files = f"; wrote {', '.join(str(p) for p in written)}" if written else ""
-    return f"{len(result.hosts)} host(s) up, {found}{errors}{files}"
+    silent = f", {len(result.unanswered)} target(s) did not answer" if result.unanswered else ""
+    return f"{len(result.hosts)} host(s) up{silent}, {found}{errors}{files}"

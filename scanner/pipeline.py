@@ -37,6 +37,7 @@ def _assemble(
     rule_sources: Sequence[str],
     probes: ProbeContext,
 ) -> ScanResult:
+    answered = {h.address for h in found.hosts} | {n for h in found.hosts for n in h.hostnames}
     observations, probe_errors = run_probes(found.hosts, probes)
     findings = evaluate(found.hosts, observations, rules)
     return ScanResult(
@@ -51,6 +52,7 @@ def _assemble(
         findings=findings,
         probe_errors=found.errors + probe_errors,
         rule_sources=tuple(rule_sources),
+        unanswered=tuple(t for t in targets if t not in answered),
     )
 
 

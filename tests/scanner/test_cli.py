@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import pty
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -238,3 +239,57 @@ def test_report_of_a_file_that_is_not_a_result(tmp_path: Path) -> None:
     assert run.code == 2
     assert "schema_version" in _one_error_line(run)
     assert not (tmp_path / "r.html").exists()
+
+
+@requires_nmap
+def test_an_nmap_failure_exits_3_with_what_nmap_said() -> None:
+    run = trustscan("scan", "127.0.0.1", "-p", "9", "--nmap-arg=--script=no-such-script-zz")
+    assert run.code == 3
+    line = _one_error_line(run)
+    assert "no-such-script-zz" in line
+    assert "stack traceback" not in line
+
+
+@requires_nmap
+def test_targets_that_do_not_answer_are_listed(tmp_path: Path) -> None:
+    result = tmp_path / "r.json"
+    run = trustscan("scan", "127.0.0.1", "no-such-host.invalid", "-p", "9", "--json", str(result))
+    assert run.code == 0, run.err
+    assert read(result).unanswered == ("no-such-host.invalid",)
+    assert "1 target(s) did not answer" in run.out
+
+
+def _stderr_on_a_terminal(*args: str) -> str:
+    """Run trustscan with stderr on a pseudo-terminal; return what it drew there."""
+    primary, secondary = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "scanner", *args],
+        stdout=subprocess.DEVNULL,
+        stderr=secondary,
+        stdin=subprocess.DEVNULL,
+    )
+    os.close(secondary)
+    chunks = []
+    while True:
+        try:
+            data = os.read(primary, 4096)
+        except OSError:  # EIO once the child closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    proc.wait(timeout=120)
+    os.close(primary)
+    return b"".join(chunks).decode()
+
+
+@pytest.mark.integration
+@requires_nmap
+def test_progress_bar_only_on_a_terminal(lab: Lab) -> None:
+    target = lab.address_of("centos6-apache")
+    args = ["scan", target.address, "-p", str(target.port)]
+    shown = _stderr_on_a_terminal(*args)
+    assert "scanning [" in shown
+    assert "1/1 hosts" in shown
+    assert _stderr_on_a_terminal(*args, "--quiet") == ""
+    assert "scanning [" not in trustscan(*args).err  # stderr is a pipe
