@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from scanner import __version__
+from scanner.checkpoint import partial_path
 from scanner.discovery import DiscoveryOptions
 from scanner.errors import TrustscanError
 from scanner.model import ScanResult
@@ -29,6 +30,13 @@ class _Group(click.Group):
         except TrustscanError as exc:
             click.echo(f"trustscan: error: {exc}", err=True)
             ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo(
+                "trustscan: interrupted; finished batches are kept in JSON.partial: "
+                "run the same command with --resume to continue",
+                err=True,
+            )
+            ctx.exit(130)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -122,6 +130,11 @@ _fail_on = click.option(
     help="An extra nmap option, e.g. --nmap-arg=-T4 (repeatable).",
 )
 @click.option("--assume-up", is_flag=True, help="Skip host discovery (nmap -Pn).")
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Continue a scan that was interrupted: skip the batches saved in JSON.partial.",
+)
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar, no summary.")
 def scan(
     targets: tuple[str, ...],
@@ -139,6 +152,7 @@ def scan(
     nmap_path: str | None,
     nmap_args: tuple[str, ...],
     assume_up: bool,
+    resume: bool,
     quiet: bool,
 ) -> None:
     """Scan TARGETs: IPs, hostnames, CIDRs (127.0.0.0/28), ranges (127.0.0.1-20), @file."""
@@ -162,21 +176,36 @@ def scan(
             nmap_path=nmap_path,
             extra_args=nmap_args,
         )
+        if resume and json_path is None:
+            raise click.UsageError("--resume needs --json: progress is saved beside the result")
+        checkpoint = partial_path(json_path) if json_path is not None else None
         progress = TerminalProgress() if wants_progress(quiet) else None
         try:
             result = pipeline.scan(
-                pipeline.ScanRequest(resolved, rules, tuple(sources), options), progress
+                pipeline.ScanRequest(resolved, rules, tuple(sources), options),
+                [progress] if progress is not None else [],
+                checkpoint,
+                resume,
             )
         finally:
             if progress is not None:
                 progress.close()
+        _finish(result, output, json_path, FailOn(fail_on), quiet, checkpoint)
+        return
     _finish(result, output, json_path, FailOn(fail_on), quiet)
 
 
 def _finish(
-    result: ScanResult, html: Path | None, json_path: Path | None, fail_on: FailOn, quiet: bool
+    result: ScanResult,
+    html: Path | None,
+    json_path: Path | None,
+    fail_on: FailOn,
+    quiet: bool,
+    checkpoint: Path | None = None,
 ) -> None:
     written = write_outputs(result, html=html, json_path=json_path)
+    if checkpoint is not None:
+        checkpoint.unlink(missing_ok=True)  # the result is safely on disk now
     if not quiet:
         click.echo(summary_line(result, written))
     if exceeds(result, fail_on):

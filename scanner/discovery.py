@@ -48,22 +48,19 @@ class Discovery:
     errors: tuple[ProbeError, ...]
 
 
-class DiscoveryObserver(Protocol):
-    """Told as batches finish; the CLI draws a progress bar from it."""
-
-    def hosts_done(self, done: int, total: int) -> None: ...
-
-
-class _Silent:
-    def hosts_done(self, done: int, total: int) -> None:
-        return None
-
-
 @dataclass(frozen=True)
-class _BatchOutcome:
+class BatchOutcome:
+    """One nmap process: its targets and either its report or why it failed."""
+
     targets: tuple[Target, ...]
     report: NmapReport | None
     error: ProbeError | None
+
+
+class DiscoveryObserver(Protocol):
+    """Told as batches finish: the progress bar and the checkpoint file listen."""
+
+    def batch_done(self, outcome: BatchOutcome | None, done: int, total: int) -> None: ...
 
 
 def nmap_arguments(options: DiscoveryOptions, ipv6: bool) -> list[str]:
@@ -127,7 +124,7 @@ def _one_line(text: str) -> str:
     return "; ".join(lines)[:300] if lines else "no message"
 
 
-def _run_batch(batch: tuple[Target, ...], options: DiscoveryOptions, index: int) -> _BatchOutcome:
+def _run_batch(batch: tuple[Target, ...], options: DiscoveryOptions, index: int) -> BatchOutcome:
     ipv6 = _is_ipv6(batch[0])
     hosts = " ".join(shlex.quote(t.value) for t in batch)
     arguments = " ".join(shlex.quote(a) for a in nmap_arguments(options, ipv6))
@@ -143,7 +140,7 @@ def _run_batch(batch: tuple[Target, ...], options: DiscoveryOptions, index: int)
             timeout=int(options.batch_timeout) if options.batch_timeout else 0,
         )
     except nmap.PortScannerTimeout:
-        return _BatchOutcome(
+        return BatchOutcome(
             batch,
             None,
             ProbeError(
@@ -165,8 +162,8 @@ def _run_batch(batch: tuple[Target, ...], options: DiscoveryOptions, index: int)
                 pass
             else:
                 if report.finished and not report.error:
-                    return _BatchOutcome(batch, report, None)
-        return _BatchOutcome(
+                    return BatchOutcome(batch, report, None)
+        return BatchOutcome(
             batch,
             None,
             ProbeError(
@@ -177,16 +174,16 @@ def _run_batch(batch: tuple[Target, ...], options: DiscoveryOptions, index: int)
     try:
         report = parse_bytes(_as_bytes(output), f"nmap {label}")
     except NmapXmlError as exc:
-        return _BatchOutcome(batch, None, ProbeError("discovery", label, "bad-xml", str(exc)))
+        return BatchOutcome(batch, None, ProbeError("discovery", label, "bad-xml", str(exc)))
     if report.error:
-        return _BatchOutcome(
+        return BatchOutcome(
             batch,
             None,
             ProbeError(
                 "discovery", label, "nmap-error", f"nmap reported: {_one_line(report.error)}"
             ),
         )
-    return _BatchOutcome(batch, report, None)
+    return BatchOutcome(batch, report, None)
 
 
 def _as_bytes(output: str | bytes) -> bytes:
@@ -196,29 +193,36 @@ def _as_bytes(output: str | bytes) -> bytes:
 def discover(
     targets: Sequence[Target],
     options: DiscoveryOptions,
-    observer: DiscoveryObserver | None = None,
+    observers: Sequence[DiscoveryObserver] = (),
+    completed: Sequence[BatchOutcome] = (),
 ) -> Discovery:
-    """Scan all targets; raise ScanFailed only when no batch produced a result."""
-    watcher = observer or _Silent()
+    """Scan all targets not already in `completed` (a resumed scan's batches).
+
+    Raise ScanFailed only when no batch produced a result.
+    """
     _scanner(options)  # fail fast, before any thread starts, when nmap is missing
     for ipv6 in (False, True):
         nmap_arguments(options, ipv6)  # reject forbidden options up front
-    batches = make_batches(targets, options)
+    skip = {t.value for outcome in completed for t in outcome.targets}
+    batches = make_batches([t for t in targets if t.value not in skip], options)
     total = len(targets)
-    done = 0
-    watcher.hosts_done(0, total)
-    outcomes: list[tuple[int, _BatchOutcome]] = []
-    workers = max(1, min(options.parallel, len(batches)))
+    done = total - sum(len(b) for b in batches)
+    for observer in observers:
+        observer.batch_done(None, done, total)
+    outcomes: list[BatchOutcome] = list(completed)
+    finished: list[tuple[int, BatchOutcome]] = []
+    workers = max(1, min(options.parallel, len(batches) or 1))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="nmap") as pool:
         futures = {pool.submit(_run_batch, batch, options, i): i for i, batch in enumerate(batches)}
         for future in as_completed(futures):
             outcome = future.result()
-            outcomes.append((futures[future], outcome))
+            finished.append((futures[future], outcome))
             done += len(outcome.targets)
-            watcher.hosts_done(done, total)
-    outcomes.sort(key=lambda item: item[0])
-    reports = [o.report for _, o in outcomes if o.report is not None]
-    errors = tuple(o.error for _, o in outcomes if o.error is not None)
+            for observer in observers:
+                observer.batch_done(outcome, done, total)
+    outcomes.extend(o for _, o in sorted(finished, key=lambda item: item[0]))
+    reports = [o.report for o in outcomes if o.report is not None]
+    errors = tuple(o.error for o in outcomes if o.error is not None)
     if not reports and errors:
         raise ScanFailed(f"nmap failed for every batch: {errors[0].message}")
     seen: set[str] = set()

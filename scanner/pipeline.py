@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from scanner import __version__
+from scanner import checkpoint as saved
 from scanner.discovery import Discovery, DiscoveryObserver, DiscoveryOptions, discover
 from scanner.model import NmapRun, ScanResult, Target
 from scanner.nmap_xml import parse_file
@@ -56,9 +57,26 @@ def _assemble(
     )
 
 
-def scan(request: ScanRequest, observer: DiscoveryObserver | None = None) -> ScanResult:
+def scan(
+    request: ScanRequest,
+    observers: Sequence[DiscoveryObserver] = (),
+    checkpoint: Path | None = None,
+    resume: bool = False,
+) -> ScanResult:
+    """Run the scan. With `checkpoint`, each finished batch is saved there as it
+    completes; with `resume` too, batches a killed run saved are not scanned again.
+    The caller removes the checkpoint once the result is safely written."""
     started = now()
-    found = discover(request.targets, request.discovery, observer)
+    if checkpoint is None:
+        found = discover(request.targets, request.discovery, observers)
+    else:
+        key = saved.scan_key(request.targets, request.discovery)
+        completed = saved.load(checkpoint, key) if resume else []
+        writer = saved.CheckpointWriter(checkpoint, key, resumed=bool(completed))
+        try:
+            found = discover(request.targets, request.discovery, [*observers, writer], completed)
+        finally:
+            writer.close()
     return _assemble(
         started,
         [t.value for t in request.targets],

@@ -6,6 +6,8 @@ import sys
 import threading
 from typing import TextIO
 
+from scanner.discovery import BatchOutcome
+
 
 class TerminalProgress:
     width = 30
@@ -15,7 +17,7 @@ class TerminalProgress:
         self._lock = threading.Lock()
         self._drawn = False
 
-    def hosts_done(self, done: int, total: int) -> None:
+    def batch_done(self, outcome: BatchOutcome | None, done: int, total: int) -> None:
         filled = self.width * done // total if total else self.width
         bar = "#" * filled + "." * (self.width - filled)
         with self._lock:

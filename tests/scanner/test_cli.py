@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from fixtures.lab.servers import Lab
+from scanner.checkpoint import partial_path
 from scanner.result_io import read
 from tests.support import FIXTURES, LAB_PREFIX, requires_nmap
 
@@ -101,6 +102,7 @@ def test_scan_finds_the_outdated_apaches(lab_scan: LabScan, lab: Lab) -> None:
     assert result.nmap.commands
     assert result.started <= result.finished
     assert result.probe_errors == ()
+    assert not partial_path(lab_scan.json).exists()  # progress file gone once the result is
     assert "2 host(s) up, 2 finding(s) (1 high, 1 medium)" in lab_scan.run.out
 
 

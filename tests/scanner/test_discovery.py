@@ -7,7 +7,7 @@ import os
 import pytest
 
 from fixtures.lab.servers import Lab
-from scanner.discovery import Discovery, DiscoveryOptions, discover, make_batches
+from scanner.discovery import BatchOutcome, Discovery, DiscoveryOptions, discover, make_batches
 from scanner.errors import InputError, ScanFailed
 from scanner.model import Host, Target, TargetKind
 from tests.support import EMPTY_HOST, requires_nmap
@@ -23,7 +23,7 @@ class _Recorder:
     def __init__(self) -> None:
         self.calls: list[tuple[int, int]] = []
 
-    def hosts_done(self, done: int, total: int) -> None:
+    def batch_done(self, outcome: BatchOutcome | None, done: int, total: int) -> None:
         self.calls.append((done, total))
 
 
@@ -37,7 +37,7 @@ def found(lab: Lab, recorder: _Recorder) -> Discovery:
     addresses = [r.address for r in lab.running] + [EMPTY_HOST]
     ports = ",".join(["1-1024", *sorted({str(r.port) for r in lab.running if r.port > 1024})])
     options = DiscoveryOptions(ports=ports, batch_size=2, parallel=2)
-    return discover(_targets(*addresses), options, recorder)
+    return discover(_targets(*addresses), options, [recorder])
 
 
 def _host(found: Discovery, address: str) -> Host:
