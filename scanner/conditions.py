@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import Version
 
 from scanner.model import Observation, Service
 from scanner.products import ProductVersion
@@ -89,17 +90,51 @@ class ServiceIs:
         return Verdict(ctx.service.name in self.names)
 
 
+_ORDERED = frozenset({"<", "<=", ">", ">="})
+# Stands for "any later patch" when a banner hides the patch level.
+_ANY_PATCH = 999999
+
+
+def satisfies(specifier: SpecifierSet, version: Version) -> bool:
+    """Like SpecifierSet.contains, but by plain version order for < <= > >=.
+
+    PEP 440 says `<1.3.6` excludes 1.3.6rc2 and `>9.2` excludes 9.2.post1
+    (OpenSSH 9.2p1); for a banner both are simply older or newer releases.
+    """
+    for spec in specifier:
+        if spec.operator in _ORDERED:
+            bound = Version(spec.version)
+            ok = {
+                "<": version < bound,
+                "<=": version <= bound,
+                ">": version > bound,
+                ">=": version >= bound,
+            }[spec.operator]
+        else:
+            ok = spec.contains(version, prereleases=True)
+        if not ok:
+            return False
+    return True
+
+
 @dataclass(frozen=True)
 class VersionIn:
     specifier: SpecifierSet
 
     def evaluate(self, ctx: MatchContext) -> Verdict:
-        version = ctx.product.version.version
+        parsed = ctx.product.version
+        version = parsed.version
         if version is None:
             return Verdict(False, (), used_version=True)
-        if self.specifier.contains(version, prereleases=True):
-            raw = ctx.product.version.raw
-            shown = f"{raw} (read as {version})" if raw != str(version) else raw
+        shown = f"{parsed.raw} (read as {version})" if parsed.raw != str(version) else parsed.raw
+        if ctx.product.partial:
+            # `2.4` may be any 2.4.x: only a verdict that holds for all of them counts.
+            highest = Version(f"{version.base_version}.{_ANY_PATCH}")
+            if satisfies(self.specifier, version) and satisfies(self.specifier, highest):
+                evidence = f"version: {shown}, any patch level of it, is {self.specifier}"
+                return Verdict(True, (evidence,), used_version=True)
+            return Verdict(False, (), used_version=True)
+        if satisfies(self.specifier, version):
             return Verdict(True, (f"version: {shown} is {self.specifier}",), used_version=True)
         return Verdict(False, (), used_version=True)
 

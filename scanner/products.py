@@ -32,12 +32,38 @@ _PRODUCTS: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 
 
+# How many release numbers a full version of the product has; a banner with
+# fewer (Apache's `ServerTokens Minor` sends `Apache/2.4`) hides the patch level.
+_RELEASE_PARTS = {
+    "apache-httpd": 3,
+    "apache-tomcat": 3,
+    "nginx": 3,
+    "iis": 2,
+    "openssh": 2,
+    "mariadb": 3,
+    "mysql": 3,
+    "redis": 3,
+    "memcached": 3,
+    "mongodb": 3,
+    "elasticsearch": 3,
+    "vsftpd": 3,
+    "proftpd": 3,
+    "exim": 2,
+}
+
+
 @dataclass(frozen=True)
 class ProductVersion:
     """A service's product id (empty when unknown) and its parsed version."""
 
     product: str
     version: BannerVersion
+
+    @property
+    def partial(self) -> bool:
+        """True when the banner gave fewer release numbers than a full version."""
+        expected = _RELEASE_PARTS.get(self.product, 0)
+        return self.version.known and 0 < self.version.components < expected
 
 
 def identify(service: Service) -> ProductVersion:

@@ -77,6 +77,17 @@ def _line_of(node: yaml.Node | None, path: Iterable[str | int]) -> int:
     return line
 
 
+def _error_path(error: jsonschema.ValidationError) -> list[str | int]:
+    """Where to point: for an unknown key, the key itself, not its mapping."""
+    path: list[str | int] = list(error.absolute_path)
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = error.schema.get("properties", {}) if isinstance(error.schema, dict) else {}
+        extra = [key for key in error.instance if key not in allowed]
+        if extra:
+            path.append(str(extra[0]))
+    return path
+
+
 def _describe(error: jsonschema.ValidationError) -> str:
     where = ".".join(str(p) for p in error.absolute_path) or "file"
     if error.validator == "additionalProperties":
@@ -117,7 +128,7 @@ def load_file(path: Path) -> tuple[list[Rule], list[RuleProblem]]:
     errors = sorted(_validator().iter_errors(data), key=lambda e: list(map(str, e.path)))
     if errors:
         return [], [
-            RuleProblem(path, _line_of(node, error.absolute_path), _describe(error))
+            RuleProblem(path, _line_of(node, _error_path(error)), _describe(error))
             for error in errors
         ]
 

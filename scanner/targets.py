@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from bisect import bisect_left
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,26 +37,6 @@ class _Spec:
     first: IPAddress | None = None
     last: IPAddress | None = None
     hostname: str | None = None
-
-    @property
-    def size(self) -> int:
-        if self.first is None or self.last is None:
-            return 1
-        return int(self.last) - int(self.first) + 1
-
-    def addresses(self) -> Iterator[IPAddress]:
-        if self.first is None or self.last is None:
-            return
-        make = type(self.first)
-        for value in range(int(self.first), int(self.last) + 1):
-            yield make(value)
-
-    def covers(self, address: IPAddress) -> bool:
-        if self.first is None or self.last is None:
-            return False
-        if address.version != self.first.version:
-            return False
-        return int(self.first) <= int(address) <= int(self.last)
 
 
 def _is_hostname(text: str) -> bool:
@@ -162,45 +143,99 @@ def _expand_args(args: Iterable[str], what: str) -> list[_Spec]:
     return specs
 
 
+class _Intervals:
+    """Disjoint, sorted integer intervals: address blocks without expanding them."""
+
+    def __init__(self) -> None:
+        self._starts: list[int] = []
+        self._ends: list[int] = []
+
+    def subtract(self, low: int, high: int) -> list[tuple[int, int]]:
+        """The parts of [low, high] not already in the set."""
+        pieces: list[tuple[int, int]] = []
+        current = low
+        i = bisect_left(self._ends, low)
+        while i < len(self._starts) and self._starts[i] <= high and current <= high:
+            if self._starts[i] > current:
+                pieces.append((current, self._starts[i] - 1))
+            current = max(current, self._ends[i] + 1)
+            i += 1
+        if current <= high:
+            pieces.append((current, high))
+        return pieces
+
+    def add(self, low: int, high: int) -> None:
+        i = bisect_left(self._ends, low - 1)
+        j = i
+        while j < len(self._starts) and self._starts[j] <= high + 1:
+            low, high = min(low, self._starts[j]), max(high, self._ends[j])
+            j += 1
+        self._starts[i:j] = [low]
+        self._ends[i:j] = [high]
+
+
+def _too_many(max_hosts: int, spec: _Spec) -> InputError:
+    return InputError(
+        f"the targets expand to more than {max_hosts} addresses (at {spec.text!r}); "
+        "pass --max-hosts N to scan more"
+    )
+
+
 def resolve_targets(
     args: Sequence[str],
     exclude: Sequence[str] = (),
     max_hosts: int = DEFAULT_MAX_HOSTS,
 ) -> tuple[Target, ...]:
-    """Parse, expand, exclude and deduplicate; keep the user's order."""
+    """Parse, exclude and deduplicate, then expand; keep the user's order.
+
+    Blocks are counted as intervals before any address is listed, so a huge
+    block fails at once and a block that `--exclude` removes costs nothing.
+    """
     if not args:
         raise InputError("no targets given: name an address, hostname, CIDR, range or @file")
     specs = _expand_args(args, "target")
     excluded = _expand_args(exclude, "--exclude")
     excluded_names = {spec.hostname for spec in excluded if spec.hostname}
-    excluded_spans = [spec for spec in excluded if spec.hostname is None]
+    blocked = {4: _Intervals(), 6: _Intervals()}
+    for spec in excluded:
+        if spec.first is not None and spec.last is not None:
+            blocked[spec.first.version].add(int(spec.first), int(spec.last))
 
-    seen: set[str] = set()
-    targets: list[Target] = []
+    taken = {4: _Intervals(), 6: _Intervals()}
+    names: set[str] = set()
+    plan: list[tuple[_Spec, list[tuple[int, int]]]] = []
+    count = 0
     for spec in specs:
         if spec.hostname is not None:
-            if spec.hostname in excluded_names or spec.hostname in seen:
+            if spec.hostname in excluded_names or spec.hostname in names:
                 continue
-            seen.add(spec.hostname)
-            targets.append(Target(spec.hostname, TargetKind.HOSTNAME, spec.source))
-        else:
-            for address in spec.addresses():
-                if any(span.covers(address) for span in excluded_spans):
-                    continue
-                key = str(address)
-                if key in seen:
-                    continue
-                seen.add(key)
-                targets.append(Target(key, TargetKind.ADDRESS, spec.source))
-                if len(targets) > max_hosts:
-                    raise InputError(
-                        f"the targets expand to more than {max_hosts} addresses "
-                        f"(at {spec.text!r}); pass --max-hosts N to scan more"
-                    )
-        if len(targets) > max_hosts:
-            raise InputError(
-                f"the targets expand to more than {max_hosts} addresses; "
-                "pass --max-hosts N to scan more"
+            names.add(spec.hostname)
+            count += 1
+            plan.append((spec, []))
+        elif spec.first is not None and spec.last is not None:
+            family = spec.first.version
+            pieces = [
+                piece
+                for low, high in blocked[family].subtract(int(spec.first), int(spec.last))
+                for piece in taken[family].subtract(low, high)
+            ]
+            for low, high in pieces:
+                taken[family].add(low, high)
+                count += high - low + 1
+            plan.append((spec, pieces))
+        if count > max_hosts:
+            raise _too_many(max_hosts, spec)
+
+    targets: list[Target] = []
+    for spec, pieces in plan:
+        if spec.hostname is not None or spec.first is None:
+            targets.append(Target(spec.hostname or spec.text, TargetKind.HOSTNAME, spec.source))
+            continue
+        make = type(spec.first)
+        for low, high in pieces:
+            targets.extend(
+                Target(str(make(value)), TargetKind.ADDRESS, spec.source)
+                for value in range(low, high + 1)
             )
     if not targets:
         raise InputError("every target was excluded: nothing to scan")

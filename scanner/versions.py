@@ -26,13 +26,21 @@ _DISTROS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("Amazon Linux", re.compile(r"\bamzn\d*\b|amazon linux", re.I)),
 )
 
-_RANGE = re.compile(r"\bor (?:later|earlier|newer|older)\b|^\d[\w.]*\s+-\s+\d", re.I)
+_RANGE = re.compile(
+    r"\bor (?:later|earlier|newer|older)\b"  # 9.6.0 or later
+    r"|^\d[\w.]*\s+-\s+\d"  # 5.0.0 - 5.0.7
+    r"|^\d+(?:\.\d+)*\.[x*](?![\w])",  # nmap's wildcard: 2.0.X
+    re.I,
+)
+# MariaDB's own repository builds (10.11.6+maria~deb12) are upstream, not a
+# distribution's package with backports.
+_UPSTREAM_REPO = re.compile(r"\+maria~\w+", re.I)
 _MARIADB = re.compile(r"^(?:5\.5\.5-)?(\d+\.\d+\.\d+)-MariaDB(.*)$", re.I)
 _CORE = re.compile(
     r"""^v?
     (?P<release>\d+(?:\.\d+){0,3})
     (?:
-        (?P<letter>[a-z])(?![a-z])          # OpenSSL 1.0.2k, ProFTPD 1.3.5b
+        (?P<letter>[a-z])(?![a-z0-9])       # OpenSSL 1.0.2k, ProFTPD 1.3.5b
       | p(?P<patch>\d+)                     # OpenSSH 9.2p1
       | [-.]?(?P<pre>rc|alpha|beta|a|b)\.?(?P<pren>\d+)  # 8.0.0-rc1
     )?
@@ -49,6 +57,8 @@ class BannerVersion:
     version: Version | None = None
     distro: str | None = None
     is_range: bool = False
+    # How many release numbers the banner gave: `2.4` is 2, `2.4.62` is 3.
+    components: int = 0
 
     @property
     def known(self) -> bool:
@@ -65,7 +75,7 @@ class BannerVersion:
 
 def detect_distro(*texts: str) -> str | None:
     """Name the distribution whose package built this, if the text says."""
-    joined = " ".join(t for t in texts if t)
+    joined = _UPSTREAM_REPO.sub("", " ".join(t for t in texts if t))
     for name, pattern in _DISTROS:
         if pattern.search(joined):
             return name
@@ -103,4 +113,5 @@ def normalise(raw: str, extrainfo: str = "") -> BannerVersion:
         version = Version(_pep440(match))
     except InvalidVersion:
         return BannerVersion(raw, None, distro)
-    return BannerVersion(raw, version, distro)
+    components = match.group("release").count(".") + 1
+    return BannerVersion(raw, version, distro, components=components)

@@ -1,0 +1,214 @@
+"""Factories for model objects: sensible defaults, any field overridable by keyword.
+
+Tests build their data here instead of in ad-hoc dicts, so that a new field in
+the model is added in one place.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scanner.model import (
+    Confidence,
+    Finding,
+    Host,
+    NmapRun,
+    Observation,
+    PortStateCount,
+    ProbeError,
+    Reason,
+    ScanResult,
+    Service,
+    Severity,
+    TrustImpact,
+)
+from scanner.result_io import SCHEMA_VERSION
+from scanner.rules import fingerprint
+
+DEFAULT_ADDRESS = "127.0.0.10"
+
+
+def make_service(**overrides: Any) -> Service:
+    """An open Apache httpd on 80/tcp with an upstream (non-distribution) version."""
+    fields: dict[str, Any] = {
+        "port": 80,
+        "protocol": "tcp",
+        "state": "open",
+        "reason": "syn-ack",
+        "name": "http",
+        "product": "Apache httpd",
+        "version": "2.4.62",
+        "extrainfo": "",
+        "method": "probed",
+        "conf": 10,
+        "cpes": ("cpe:/a:apache:http_server:2.4.62",),
+    }
+    fields.update(overrides)
+    return Service(**fields)
+
+
+def make_host(**overrides: Any) -> Host:
+    """A host that is up, with one web service and 999 closed ports folded away."""
+    fields: dict[str, Any] = {
+        "address": DEFAULT_ADDRESS,
+        "status": "up",
+        "status_reason": "user-set",
+        "hostnames": (),
+        "services": (make_service(),),
+        "extraports": (PortStateCount("closed", 999, (Reason("reset", 999),)),),
+    }
+    fields.update(overrides)
+    return Host(**fields)
+
+
+def make_trust(**overrides: Any) -> TrustImpact:
+    fields: dict[str, Any] = {
+        "data_at_stake": ("customer accounts", "session cookies"),
+        "impact": "Customers' accounts are exposed to known, published attacks.",
+    }
+    fields.update(overrides)
+    return TrustImpact(**fields)
+
+
+def make_finding(**overrides: Any) -> Finding:
+    """A medium finding on the default host's port 80.
+
+    The fingerprint is computed from rule id, host, protocol and port unless
+    it is given, so overriding any of those keeps it consistent.
+    """
+    fields: dict[str, Any] = {
+        "rule_id": "apache-httpd-outdated",
+        "title": "Apache httpd 2.4 is older than the newest release the rule knows",
+        "severity": Severity.MEDIUM,
+        "confidence": Confidence.HIGH,
+        "host": DEFAULT_ADDRESS,
+        "port": 80,
+        "protocol": "tcp",
+        "service": "http",
+        "evidence": ("nmap: 80/tcp http: Apache httpd 2.4.49", "version: 2.4.49 is <2.4.68"),
+        "description": "The server runs an Apache httpd 2.4 release that misses fixes.",
+        "remediation": "Update to the newest Apache httpd 2.4 release.",
+        "trust": make_trust(),
+        "category": "outdated-software",
+        "references": ("https://httpd.apache.org/security/vulnerabilities_24.html",),
+        "notes": (),
+    }
+    fields.update(overrides)
+    if "fingerprint" not in fields:
+        fields["fingerprint"] = fingerprint(
+            fields["rule_id"], fields["host"], fields["protocol"], fields["port"]
+        )
+    return Finding(**fields)
+
+
+def make_observation(**overrides: Any) -> Observation:
+    fields: dict[str, Any] = {
+        "host": DEFAULT_ADDRESS,
+        "port": 80,
+        "probe": "http",
+        "key": "http.server_header",
+        "value": "Apache/2.4.49 (Unix)",
+        "evidence": "Server: Apache/2.4.49 (Unix)",
+    }
+    fields.update(overrides)
+    return Observation(**fields)
+
+
+def make_probe_error(**overrides: Any) -> ProbeError:
+    fields: dict[str, Any] = {
+        "stage": "probe",
+        "target": "127.0.0.11",
+        "reason": "timeout",
+        "message": "tls: no answer within 5.0 s",
+        "port": 443,
+    }
+    fields.update(overrides)
+    return ProbeError(**fields)
+
+
+def make_result(**overrides: Any) -> ScanResult:
+    """A finished scan of two hosts with findings of several severities,
+    one probe error and one observation."""
+    web = make_host(
+        address="127.0.0.10",
+        hostnames=("www.example.test",),
+        services=(
+            make_service(
+                version="2.2.15",
+                extrainfo="(CentOS)",
+                cpes=("cpe:/a:apache:http_server:2.2.15", "cpe:/o:centos:centos"),
+            ),
+            make_service(
+                port=443,
+                name="http",
+                tunnel="ssl",
+                version="2.4.49",
+                cpes=("cpe:/a:apache:http_server:2.4.49",),
+            ),
+        ),
+    )
+    db = make_host(
+        address="127.0.0.11",
+        services=(
+            make_service(
+                port=22,
+                name="ssh",
+                product="OpenSSH",
+                version="9.2p1 Debian 2+deb12u3",
+                extrainfo="protocol 2.0",
+                cpes=("cpe:/a:openbsd:openssh:9.2p1",),
+            ),
+            make_service(
+                port=3306,
+                name="mysql",
+                product="MySQL",
+                version="5.5.5-10.11.19-MariaDB-0+deb12u1",
+                cpes=(),
+            ),
+        ),
+        other_ports=(PortStateCount("filtered", 2, (Reason("no-response", 2),)),),
+    )
+    fields: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "tool_version": "0.1.0",
+        "started": "2026-11-25T10:00:00+00:00",
+        "finished": "2026-11-25T10:05:00+00:00",
+        "targets": ("127.0.0.10", "127.0.0.11"),
+        "nmap": NmapRun(version="7.93", commands=("nmap -sV -oX - 127.0.0.10 127.0.0.11",)),
+        "hosts": (web, db),
+        "observations": (make_observation(),),
+        "findings": (
+            make_finding(
+                rule_id="apache-httpd-eol",
+                severity=Severity.HIGH,
+                confidence=Confidence.LOW,
+                category="end-of-life",
+                title="Apache httpd 2.2 or older is end of life",
+                notes=("The version comes from a CentOS package.",),
+            ),
+            make_finding(port=443, severity=Severity.MEDIUM),
+            make_finding(
+                rule_id="mariadb-exposed",
+                host="127.0.0.11",
+                port=3306,
+                service="mysql",
+                severity=Severity.CRITICAL,
+                confidence=Confidence.CONFIRMED,
+                category="exposure",
+                title="MariaDB accepts connections from the network",
+            ),
+            make_finding(
+                rule_id="ssh-banner",
+                host="127.0.0.11",
+                port=22,
+                service="ssh",
+                severity=Severity.INFO,
+                category="configuration",
+                title="SSH banner names the distribution",
+            ),
+        ),
+        "probe_errors": (make_probe_error(),),
+        "rule_sources": ("rules",),
+    }
+    fields.update(overrides)
+    return ScanResult(**fields)
