@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,29 @@ def _rule_dirs(extra: tuple[Path, ...], builtin: bool = True) -> list[Path]:
     return ([builtin_rules_dir()] if builtin else []) + list(extra)
 
 
+def _outputs(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The output options `scan` and `report` share."""
+    for option in reversed(
+        (
+            click.option(
+                "-o",
+                "--output",
+                type=click.Path(path_type=Path, dir_okay=False),
+                help="Write the HTML report here.",
+            ),
+            click.option(
+                "--json",
+                "json_path",
+                type=click.Path(path_type=Path, dir_okay=False),
+                help="Write the ScanResult JSON here.",
+            ),
+            _fail_on,
+        )
+    ):
+        command = option(command)
+    return command
+
+
 _fail_on = click.option(
     "--fail-on",
     type=click.Choice([f.value for f in FailOn]),
@@ -82,19 +106,7 @@ _fail_on = click.option(
     type=click.Path(path_type=Path, file_okay=False),
     help="A directory of your own rules, added to the built-in ones.",
 )
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Write the HTML report here.",
-)
-@click.option(
-    "--json",
-    "json_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Write the ScanResult JSON here.",
-)
-@_fail_on
+@_outputs
 @click.option(
     "--parallel",
     type=click.IntRange(1, 64),
@@ -214,19 +226,7 @@ def _finish(
 
 @cli.command()
 @click.argument("result_file", type=click.Path(path_type=Path, dir_okay=False))
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Write the HTML report here.",
-)
-@click.option(
-    "--json",
-    "json_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Write the ScanResult JSON again here.",
-)
-@_fail_on
+@_outputs
 @click.option("-q", "--quiet", is_flag=True)
 def report(
     result_file: Path, output: Path | None, json_path: Path | None, fail_on: str, quiet: bool

@@ -17,6 +17,7 @@ import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
 
 from scanner.errors import InputError
+from scanner.files import read_bytes
 from scanner.model import Host, PortStateCount, Reason, Service
 
 MAX_XML_BYTES = 256 * 1024 * 1024
@@ -81,12 +82,7 @@ def parse_bytes(data: bytes, origin: str) -> NmapReport:
 
 
 def parse_file(path: Path) -> NmapReport:
-    try:
-        with path.open("rb") as handle:
-            data = handle.read(MAX_XML_BYTES + 1)
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read nmap XML: {exc.strerror}") from None
-    return parse_bytes(data, str(path))
+    return parse_bytes(read_bytes(path, MAX_XML_BYTES, "nmap XML"), str(path))
 
 
 def _report(root: Element) -> NmapReport:

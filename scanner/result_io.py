@@ -8,6 +8,7 @@ from pathlib import Path
 from scanner.atomic import write_text_atomic
 from scanner.codec import DecodeError, from_data, to_data
 from scanner.errors import InputError
+from scanner.files import read_text
 from scanner.model import ScanResult
 
 SCHEMA_VERSION = "1.0"
@@ -42,15 +43,4 @@ def write(result: ScanResult, path: Path) -> None:
 
 
 def read(path: Path) -> ScanResult:
-    try:
-        with path.open("rb") as handle:
-            raw = handle.read(_MAX_RESULT_BYTES + 1)
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read scan result: {exc.strerror}") from None
-    if len(raw) > _MAX_RESULT_BYTES:
-        raise InputError(f"{path}: larger than {_MAX_RESULT_BYTES} bytes")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise InputError(f"{path}: not UTF-8 text") from None
-    return loads(text, str(path))
+    return loads(read_text(path, _MAX_RESULT_BYTES, "scan result"), str(path))

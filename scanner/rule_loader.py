@@ -18,6 +18,7 @@ import yaml
 
 from scanner.conditions import ConditionError, build
 from scanner.errors import InputError
+from scanner.files import FileReadError, read_text
 from scanner.model import Confidence, Severity, TrustImpact
 from scanner.resources import rule_schema_path
 from scanner.rules import Rule
@@ -105,16 +106,9 @@ def _describe(error: jsonschema.ValidationError) -> str:
 def load_file(path: Path) -> tuple[list[Rule], list[RuleProblem]]:
     """Load one rule file; problems are returned, not raised."""
     try:
-        with path.open("rb") as handle:
-            raw = handle.read(_MAX_RULE_FILE_BYTES + 1)
-    except OSError as exc:
-        return [], [RuleProblem(path, 1, f"cannot read: {exc.strerror}")]
-    if len(raw) > _MAX_RULE_FILE_BYTES:
-        return [], [RuleProblem(path, 1, f"larger than {_MAX_RULE_FILE_BYTES} bytes")]
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return [], [RuleProblem(path, raw[: exc.start].count(b"\n") + 1, "not UTF-8 text")]
+        text = read_text(path, _MAX_RULE_FILE_BYTES, "rule file")
+    except FileReadError as exc:
+        return [], [RuleProblem(path, exc.line, exc.problem)]
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)

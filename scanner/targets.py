@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scanner.errors import InputError
+from scanner.files import read_text
 from scanner.model import Target, TargetKind
 
 DEFAULT_MAX_HOSTS = 4096
@@ -108,18 +109,7 @@ def _range_spec(text: str, source: str, low: str, high: str) -> _Spec:
 
 def _read_target_file(path_text: str, source: str) -> list[_Spec]:
     path = Path(path_text)
-    try:
-        with path.open("rb") as handle:
-            raw = handle.read(_MAX_TARGET_FILE_BYTES + 1)
-    except OSError as exc:
-        raise InputError(f"{source}: cannot read target file {path}: {exc.strerror}") from None
-    if len(raw) > _MAX_TARGET_FILE_BYTES:
-        raise InputError(f"{path}: target file is larger than {_MAX_TARGET_FILE_BYTES} bytes")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        bad_line = raw[: exc.start].count(b"\n") + 1
-        raise InputError(f"{path}:{bad_line}: not UTF-8 text") from None
+    text = read_text(path, _MAX_TARGET_FILE_BYTES, "target file")
     specs: list[_Spec] = []
     for number, line in enumerate(text.splitlines(), start=1):
         content = line.split("#", 1)[0].strip()
