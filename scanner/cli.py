@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -270,6 +271,36 @@ def rules_lint(directories: tuple[Path, ...]) -> None:
         click.echo(f"{len(problems)} problem(s) in {len(directories)} director(ies)", err=True)
         click.get_current_context().exit(2)
     click.echo(f"{len(loaded)} rule(s) OK")
+
+
+@rules.command("import")
+@click.argument("feeds", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    "out_dir",
+    required=True,
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Directory to write the rule files to (one per vulnerability).",
+)
+@click.option("--product", help="Product id for every record (when the feed's names are unknown).")
+@click.option(
+    "--as-of",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Date of lifecycle data (endoflife.date pages): branches ended by then are end of life.",
+)
+def rules_import(
+    feeds: tuple[Path, ...], out_dir: Path, product: str | None, as_of: datetime | None
+) -> None:
+    """Turn feeds into rule files: OSV and Apache httpd CVE JSON (one file per
+    vulnerability), endoflife.date product pages (one lifecycle file per product)."""
+    from scanner.feeds.importer import import_feeds
+
+    report = import_feeds(list(feeds), out_dir, product, as_of.date() if as_of else None)
+    click.echo(
+        f"wrote {report.rules_written} rule(s) in {report.files_written} file(s) to {out_dir}; "
+        f"skipped {len(report.skipped)} record(s) without a rated, version-ranged entry"
+    )
 
 
 def main() -> None:

@@ -78,7 +78,8 @@ class ProductIs:
 
     def evaluate(self, ctx: MatchContext) -> Verdict:
         if ctx.product.product in self.products:
-            return Verdict(True, (f"product: {ctx.service.product} ({ctx.product.product})",))
+            label = ctx.product.label or ctx.service.product
+            return Verdict(True, (f"product: {label} ({ctx.product.product})",))
         return _NO
 
 
@@ -119,7 +120,9 @@ def satisfies(specifier: SpecifierSet, version: Version) -> bool:
 
 @dataclass(frozen=True)
 class VersionIn:
-    specifier: SpecifierSet
+    """The version is in any one of the specifier sets."""
+
+    specifiers: tuple[SpecifierSet, ...]
 
     def evaluate(self, ctx: MatchContext) -> Verdict:
         parsed = ctx.product.version
@@ -127,16 +130,22 @@ class VersionIn:
         if version is None:
             return Verdict(False, (), used_version=True)
         shown = f"{parsed.raw} (read as {version})" if parsed.raw != str(version) else parsed.raw
-        if ctx.product.partial:
-            # `2.4` may be any 2.4.x: only a verdict that holds for all of them counts.
-            highest = Version(f"{version.base_version}.{_ANY_PATCH}")
-            if satisfies(self.specifier, version) and satisfies(self.specifier, highest):
-                evidence = f"version: {shown}, any patch level of it, is {self.specifier}"
-                return Verdict(True, (evidence,), used_version=True)
-            return Verdict(False, (), used_version=True)
-        if satisfies(self.specifier, version):
-            return Verdict(True, (f"version: {shown} is {self.specifier}",), used_version=True)
+        # `2.4` may be any 2.4.x: only a verdict that holds for all of them counts.
+        highest = Version(f"{version.base_version}.{_ANY_PATCH}")
+        for specifier in self.specifiers:
+            if not satisfies(specifier, version):
+                continue
+            if ctx.product.partial and not satisfies(specifier, highest):
+                continue
+            wording = ", any patch level of it," if ctx.product.partial else ""
+            evidence = f"version: {shown}{wording} is {_describe_specifier(specifier)}"
+            return Verdict(True, (evidence,), used_version=True)
         return Verdict(False, (), used_version=True)
+
+
+def _describe_specifier(specifier: SpecifierSet) -> str:
+    # Lower bound first reads better than SpecifierSet's sorted order.
+    return ",".join(sorted((str(s) for s in specifier), key=lambda s: not s.startswith(">")))
 
 
 @dataclass(frozen=True)
@@ -240,7 +249,12 @@ def build(raw: Mapping[str, Any], path: Sequence[str | int] = ()) -> Condition:
         "not": lambda: Not(build(value, here)),
         "product": lambda: ProductIs(_strings(value)),
         "service": lambda: ServiceIs(_strings(value)),
-        "version": lambda: VersionIn(_specifier(value, here)),
+        "version": lambda: VersionIn(
+            tuple(
+                _specifier(v, [*here, i] if isinstance(value, list) else here)
+                for i, v in enumerate([value] if isinstance(value, str) else value)
+            )
+        ),
         "version_known": lambda: VersionKnown(bool(value)),
         "port": lambda: PortIs(_ints(value)),
         "protocol": lambda: ProtocolIs(str(value)),

@@ -167,6 +167,19 @@ class TrustImpact:
 
 
 @dataclass(frozen=True)
+class Vulnerability:
+    """One known vulnerability (a CVE) behind a grouped finding."""
+
+    id: str
+    severity: Severity
+    cvss_score: float | None = None
+    cvss_vector: str = ""
+    vendor_severity: str = ""
+    fixed_in: tuple[str, ...] = ()
+    references: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Finding:
     rule_id: str
     title: str
@@ -184,6 +197,7 @@ class Finding:
     category: str = ""
     references: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    vulnerabilities: tuple[Vulnerability, ...] = ()
 
 
 @dataclass(frozen=True)

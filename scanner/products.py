@@ -49,21 +49,34 @@ _RELEASE_PARTS = {
     "vsftpd": 3,
     "proftpd": 3,
     "exim": 2,
+    "php": 3,
+    "openssl": 3,
 }
+
+
+# Components a server names in its banner beside itself (`Apache/2.4.6 (CentOS)
+# OpenSSL/1.0.2k-fips PHP/5.4.16`): each is software with versions of its own.
+_TOKENS: dict[str, str] = {"openssl": "openssl", "php": "php"}
+_TOKEN = re.compile(r"(?<![\w/])(OpenSSL|PHP)/(\d[\w.+~-]*)", re.I)
 
 
 @dataclass(frozen=True)
 class ProductVersion:
-    """A service's product id (empty when unknown) and its parsed version."""
+    """A product id (empty when unknown), how the banner named it, and its version."""
 
     product: str
     version: BannerVersion
+    label: str = ""
 
     @property
     def partial(self) -> bool:
         """True when the banner gave fewer release numbers than a full version."""
         expected = _RELEASE_PARTS.get(self.product, 0)
         return self.version.known and 0 < self.version.components < expected
+
+
+def known_product_ids() -> frozenset[str]:
+    return frozenset([pid for pid, _ in _PRODUCTS] + list(_TOKENS.values()))
 
 
 def identify(service: Service) -> ProductVersion:
@@ -75,4 +88,18 @@ def identify(service: Service) -> ProductVersion:
     # MariaDB answers with MySQL's protocol and nmap names it MySQL.
     if product == "mysql" and "mariadb" in service.version.lower():
         product = "mariadb"
-    return ProductVersion(product, normalise(service.version, service.extrainfo))
+    return ProductVersion(product, normalise(service.version, service.extrainfo), service.product)
+
+
+def identify_all(service: Service) -> tuple[ProductVersion, ...]:
+    """The service's own product, then the components its banner names."""
+    found = [identify(service)]
+    seen = {found[0].product}
+    for name, raw in _TOKEN.findall(f"{service.version} {service.extrainfo}"):
+        product = _TOKENS[name.lower()]
+        if product in seen:
+            continue
+        seen.add(product)
+        # The distribution named anywhere in the banner built these too.
+        found.append(ProductVersion(product, normalise(raw, service.extrainfo), f"{name}/{raw}"))
+    return tuple(found)

@@ -19,12 +19,14 @@ import yaml
 from scanner.conditions import ConditionError, build
 from scanner.errors import InputError
 from scanner.files import FileReadError, read_text
-from scanner.model import Confidence, Severity, TrustImpact
+from scanner.model import Confidence, Severity, TrustImpact, Vulnerability
 from scanner.resources import rule_schema_path
 from scanner.rules import Rule
 
 _MAX_RULE_FILE_BYTES = 4 * 1024 * 1024
 RULE_SUFFIXES = (".yaml", ".yml")
+# libyaml's safe loader when PyYAML was built with it: the CVE rules are many.
+_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
@@ -110,8 +112,8 @@ def load_file(path: Path) -> tuple[list[Rule], list[RuleProblem]]:
     except FileReadError as exc:
         return [], [RuleProblem(path, exc.line, exc.problem)]
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node = yaml.compose(text, Loader=_LOADER)
+        data = yaml.load(text, Loader=_LOADER)  # noqa: S506 - a safe loader
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
@@ -152,6 +154,23 @@ def _rule(item: dict[str, Any], path: Path, line: int, where: list[str | int]) -
         trust=TrustImpact(tuple(trust["data_at_stake"]), trust["impact"].strip()),
         data_as_of=str(item.get("data_as_of", "")),
         source=f"{path}:{line}",
+        vulnerability=_vulnerability(item),
+    )
+
+
+def _vulnerability(item: dict[str, Any]) -> Vulnerability | None:
+    raw = item.get("vulnerability")
+    if raw is None:
+        return None
+    cvss = raw.get("cvss") or {}
+    return Vulnerability(
+        id=raw["id"],
+        severity=Severity(item["severity"]),
+        cvss_score=float(cvss["score"]) if "score" in cvss else None,
+        cvss_vector=cvss.get("vector", ""),
+        vendor_severity=raw.get("vendor_severity", ""),
+        fixed_in=tuple(raw.get("fixed_in", ())),
+        references=tuple(item["references"]),
     )
 
 

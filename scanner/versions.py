@@ -42,7 +42,7 @@ _CORE = re.compile(
     (?:
         (?P<letter>[a-z])(?![a-z0-9])       # OpenSSL 1.0.2k, ProFTPD 1.3.5b
       | p(?P<patch>\d+)                     # OpenSSH 9.2p1
-      | [-.]?(?P<pre>rc|alpha|beta|a|b)\.?(?P<pren>\d+)  # 8.0.0-rc1
+      | [-.]?(?P<pre>rc|alpha|beta|a|b)\.?(?P<pren>\d*)  # 8.0.0-rc1, 2.3.5-alpha
     )?
     """,
     re.I | re.X,
@@ -91,7 +91,7 @@ def _pep440(match: re.Match[str]) -> str:
     elif match.group("pre"):
         pre = match.group("pre").lower()
         tag = {"alpha": "a", "beta": "b"}.get(pre, pre)
-        text += f"{tag}{match.group('pren')}"
+        text += f"{tag}{match.group('pren') or 0}"
     return text
 
 

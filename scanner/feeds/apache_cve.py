@@ -1,0 +1,227 @@
+"""The Apache HTTP Server project's own CVE records (httpd-site, security/json).
+
+Two formats occur: MITRE CVE JSON 4.0 (`affects` with `version_affected`
+operators: `=` and `?=` list affected releases, `<=`/`<` an upper bound,
+`!<`/`>=` a lower bound) and CVE JSON 5 (`containers.cna.affected` ranges).
+The project rates severity in words (low, moderate, important, critical)
+rather than CVSS; a CVSS metric is used when a record carries one.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from scanner.feeds import Advisory, severity_from_cvss, severity_from_word
+from scanner.feeds.cvss import base_score
+from scanner.model import Severity
+
+SOURCE = "the Apache HTTP Server security team"
+_PRODUCTS = {"apache http server": "apache-httpd"}
+_RELEASED = re.compile(r"^(\d+\.\d+\.\d+) released$", re.I)
+_CWE = re.compile(r"^CWE-\d+\b")
+_BRANCH_PAGES = {
+    "1.3": "https://httpd.apache.org/security/vulnerabilities_13.html",
+    "2.0": "https://httpd.apache.org/security/vulnerabilities_20.html",
+    "2.2": "https://httpd.apache.org/security/vulnerabilities_22.html",
+    "2.4": "https://httpd.apache.org/security/vulnerabilities_24.html",
+}
+
+
+class FeedError(ValueError):
+    pass
+
+
+def is_apache_record(data: Any) -> bool:
+    if not isinstance(data, dict):
+        return False
+    if "CVE_data_meta" in data:
+        return True
+    return isinstance(data.get("containers"), dict) and "cveMetadata" in data
+
+
+def parse(data: dict[str, Any], product_override: str | None = None) -> list[Advisory]:
+    if "CVE_data_meta" in data:
+        return _parse_v4(data, product_override)
+    return _parse_v5(data, product_override)
+
+
+def _product(name: str, override: str | None) -> str | None:
+    return override or _PRODUCTS.get(name.strip().lower())
+
+
+def _fixed_in(timeline: Iterable[dict[str, Any]]) -> tuple[str, ...]:
+    versions = []
+    for event in timeline or ():
+        match = _RELEASED.match(str(event.get("value", "")).strip())
+        if match:
+            versions.append(match.group(1))
+    return tuple(dict.fromkeys(versions))
+
+
+def _branch_pages(specifiers: Iterable[str]) -> list[str]:
+    pages = []
+    for spec in specifiers:
+        for version in re.findall(r"(\d+\.\d+)\.\d+", spec):
+            page = _BRANCH_PAGES.get(version)
+            if page and page not in pages:
+                pages.append(page)
+    return pages
+
+
+def _references(cve: str, specifiers: Iterable[str]) -> tuple[str, ...]:
+    return (*_branch_pages(specifiers), f"https://www.cve.org/CVERecord?id={cve}")
+
+
+def _v4_specifiers(version_data: list[dict[str, Any]]) -> list[str]:
+    exact: list[str] = []
+    lower: dict[str, str] = {}
+    upper: dict[str, str] = {}
+    for item in version_data:
+        op = str(item.get("version_affected", "")).strip()
+        value = str(item.get("version_value", "")).strip()
+        branch = str(item.get("version_name", "")).strip()
+        if not value or not re.match(r"^\d", value):
+            continue
+        if op in ("=", "?="):
+            exact.append(f"=={value}")
+        elif op in ("<=", "<"):
+            upper[branch] = f"{op}{value}"
+        elif op in ("!<", ">="):
+            lower[branch] = f">={value}"
+    ranges = [",".join(filter(None, (lower.get(b), bound))) for b, bound in upper.items()]
+    return list(dict.fromkeys(ranges + exact))
+
+
+def _impact_word(impact: Any) -> str:
+    items = impact if isinstance(impact, list) else [impact]
+    for item in items:
+        if isinstance(item, dict):
+            for key in ("other", "text"):
+                if isinstance(item.get(key), str):
+                    return str(item[key])
+    return ""
+
+
+def _severity(word: str, score: float | None) -> Severity | None:
+    if score is not None:
+        return severity_from_cvss(score)
+    return severity_from_word(word)
+
+
+def _parse_v4(data: dict[str, Any], override: str | None) -> list[Advisory]:
+    meta = data.get("CVE_data_meta", {})
+    cve = str(meta.get("ID", "")).strip()
+    if not cve:
+        raise FeedError("record has no CVE_data_meta.ID")
+    word = _impact_word(data.get("impact"))
+    severity = _severity(word, None)
+    if severity is None:
+        return []  # the project did not rate it (e.g. "n/a"): nothing to report
+    weakness = ""
+    for problem in data.get("problemtype", {}).get("problemtype_data", []):
+        for desc in problem.get("description", []):
+            if _CWE.match(str(desc.get("value", ""))):
+                weakness = str(desc["value"])
+    published = str(meta.get("DATE_PUBLIC", "")).strip()[:10]
+    if not published:
+        published = next(
+            (
+                str(e.get("time", ""))[:10]
+                for e in data.get("timeline", [])
+                if str(e.get("value", "")).lower() == "public"
+            ),
+            "",
+        )
+    advisories = []
+    for vendor in data.get("affects", {}).get("vendor", {}).get("vendor_data", []):
+        for product in vendor.get("product", {}).get("product_data", []):
+            product_id = _product(str(product.get("product_name", "")), override)
+            specifiers = _v4_specifiers(product.get("version", {}).get("version_data", []))
+            if product_id is None or not specifiers:
+                continue
+            advisories.append(
+                Advisory(
+                    id=cve,
+                    product=product_id,
+                    specifiers=tuple(specifiers),
+                    severity=severity,
+                    source=SOURCE,
+                    vendor_severity=word.lower(),
+                    fixed_in=_fixed_in(data.get("timeline", [])),
+                    published=published if re.match(r"^\d{4}-\d{2}-\d{2}$", published) else "",
+                    weakness=weakness,
+                    references=_references(cve, specifiers),
+                )
+            )
+    return advisories
+
+
+def _v5_specifiers(versions: list[dict[str, Any]]) -> list[str]:
+    specs = []
+    for item in versions:
+        if item.get("status") != "affected":
+            continue
+        start = str(item.get("version", "")).strip()
+        lower = f">={start}" if start and start not in ("0", "*") else ""
+        if item.get("lessThanOrEqual"):
+            specs.append(",".join(filter(None, (lower, f"<={item['lessThanOrEqual']}"))))
+        elif item.get("lessThan"):
+            specs.append(",".join(filter(None, (lower, f"<{item['lessThan']}"))))
+        elif start and re.match(r"^\d", start):
+            specs.append(f"=={start}")
+    return specs
+
+
+def _v5_metrics(metrics: list[dict[str, Any]]) -> tuple[str, float | None, str]:
+    word, score, vector = "", None, ""
+    for metric in metrics:
+        for key in ("cvssV4_0", "cvssV3_1", "cvssV3_0"):
+            if key in metric and score is None:
+                vector = str(metric[key].get("vectorString", ""))
+                score = base_score(vector) if vector else None
+        other = metric.get("other", {}).get("content", {})
+        if isinstance(other, dict) and isinstance(other.get("text"), str):
+            word = other["text"]
+    return word, score, vector
+
+
+def _parse_v5(data: dict[str, Any], override: str | None) -> list[Advisory]:
+    cve = str(data.get("cveMetadata", {}).get("cveId", "")).strip()
+    if not cve:
+        raise FeedError("record has no cveMetadata.cveId")
+    cna = data["containers"].get("cna", {})
+    word, score, vector = _v5_metrics(cna.get("metrics", []))
+    severity = _severity(word, score)
+    if severity is None:
+        return []
+    weakness = ""
+    for problem in cna.get("problemTypes", []):
+        for desc in problem.get("descriptions", []):
+            if _CWE.match(str(desc.get("description", ""))):
+                weakness = str(desc["description"])
+    published = str(data.get("cveMetadata", {}).get("datePublished", ""))[:10]
+    advisories = []
+    for affected in cna.get("affected", []):
+        product_id = _product(str(affected.get("product", "")), override)
+        specifiers = _v5_specifiers(affected.get("versions", []))
+        if product_id is None or not specifiers:
+            continue
+        advisories.append(
+            Advisory(
+                id=cve,
+                product=product_id,
+                specifiers=tuple(specifiers),
+                severity=severity,
+                source=SOURCE,
+                cvss_score=score,
+                cvss_vector=vector,
+                vendor_severity=word.lower(),
+                fixed_in=_fixed_in(cna.get("timeline", [])),
+                published=published if re.match(r"^\d{4}-\d{2}-\d{2}$", published) else "",
+                weakness=weakness,
+                references=_references(cve, specifiers),
+            )
+        )
+    return advisories
