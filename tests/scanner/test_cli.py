@@ -57,12 +57,13 @@ def lab_scan(lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> LabScan:
     html, result = out / "report.html", out / "result.json"
     octets = sorted(r.target.octet for r in lab.running)
     ports = ",".join(sorted({str(r.port) for r in lab.running}))
+    excluded = lab.address_of("debian-apache").address
     run = trustscan(
         "scan",
         f"{LAB_PREFIX}.{octets[0]}-{octets[-1]}",
         f"{LAB_PREFIX}.{octets[0]}",
         "--exclude",
-        f"{LAB_PREFIX}.{octets[-1]}",
+        excluded,
         "-p",
         ports,
         "-o",
@@ -82,7 +83,8 @@ def test_scan_finds_the_outdated_apaches(lab_scan: LabScan, lab: Lab) -> None:
     new = lab.address_of("apache-2.4.49")
     excluded = lab.address_of("debian-apache")
     # Duplicates dropped, the excluded host never scanned.
-    assert result.targets == (centos.address, new.address)
+    expected = tuple(r.address for r in sorted(lab.running, key=lambda r: r.target.octet))
+    assert result.targets == tuple(a for a in expected if a != excluded.address)
     assert excluded.address not in {h.address for h in result.hosts}
     by_rule = {(f.rule_id, f.host): f for f in result.findings}
     eol = by_rule[("apache-httpd-eol", centos.address)]
@@ -97,13 +99,20 @@ def test_scan_finds_the_outdated_apaches(lab_scan: LabScan, lab: Lab) -> None:
     assert eol.trust.data_at_stake
     outdated = by_rule[("apache-httpd-outdated", new.address)]
     assert outdated.confidence.value == "high"
-    assert len(result.findings) == 2
+    cves = by_rule[("apache-httpd-known-vulnerabilities", new.address)]
+    assert cves.severity.value == "critical"
+    assert {"CVE-2021-41773", "CVE-2021-42013"} <= {v.id for v in cves.vulnerabilities}
+    lamp = lab.address_of("centos6-lamp")
+    assert {("php-eol", lamp.address), ("openssl-eol", lamp.address)} <= set(by_rule)
+    ssh = lab.address_of("openssh-7.4")
+    ssh_service = next(f for f in result.findings if f.host == ssh.address)
+    assert ssh_service.port == ssh.port
     assert result.nmap.version
     assert result.nmap.commands
     assert result.started <= result.finished
     assert result.probe_errors == ()
     assert not partial_path(lab_scan.json).exists()  # progress file gone once the result is
-    assert "2 host(s) up, 2 finding(s) (1 high, 1 medium)" in lab_scan.run.out
+    assert f"{len(result.hosts)} host(s) up, {len(result.findings)} finding(s)" in lab_scan.run.out
 
 
 @pytest.mark.integration
@@ -117,7 +126,7 @@ def test_fingerprints_are_stable_across_scans(lab_scan: LabScan, lab: Lab, tmp_p
     first = {f.fingerprint for f in read(lab_scan.json).findings if f.host == centos.address}
     second = {f.fingerprint for f in read(again).findings}
     assert first == second
-    assert len(first) == 1
+    assert len(first) == 2  # end of life, and the grouped known vulnerabilities
 
 
 @pytest.mark.integration
@@ -143,7 +152,7 @@ def test_report_re_renders_from_the_saved_result(lab_scan: LabScan, tmp_path: Pa
 @pytest.mark.integration
 @requires_nmap
 @pytest.mark.parametrize(
-    ("fail_on", "code"), [("never", 0), ("critical", 0), ("high", 1), ("medium", 1), ("info", 1)]
+    ("fail_on", "code"), [("never", 0), ("critical", 1), ("high", 1), ("medium", 1), ("info", 1)]
 )
 def test_fail_on_sets_the_exit_code_but_hides_nothing(
     lab_scan: LabScan, tmp_path: Path, fail_on: str, code: int
@@ -169,7 +178,10 @@ def test_nmap_xml_is_evaluated_without_running_nmap(tmp_path: Path) -> None:
     assert run.code == 0, run.err
     loaded = read(result)
     assert loaded.nmap.source.endswith("apache-centos.xml")
-    assert [f.rule_id for f in loaded.findings] == ["apache-httpd-eol"]
+    assert {f.rule_id for f in loaded.findings} == {
+        "apache-httpd-eol",
+        "apache-httpd-known-vulnerabilities",
+    }
 
 
 @pytest.mark.parametrize(
