@@ -7,7 +7,6 @@ Content-Security-Policy forbids it.
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Iterable
 from functools import lru_cache
 
@@ -16,6 +15,7 @@ import jinja2
 from scanner.model import Finding, Host, ScanResult, Severity
 from scanner.products import identify
 from scanner.resources import reports_dir
+from scanner.rules import address_key
 
 
 @lru_cache(maxsize=1)
@@ -29,16 +29,8 @@ def _environment() -> jinja2.Environment:
     )
 
 
-def _address_key(address: str) -> tuple[int, int, str]:
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return (9, 0, address)
-    return (ip.version, int(ip), address)
-
-
 def _hosts(result: ScanResult) -> list[Host]:
-    return sorted(result.hosts, key=lambda h: _address_key(h.address))
+    return sorted(result.hosts, key=lambda h: address_key(h.address))
 
 
 def _findings_by_host(findings: Iterable[Finding]) -> dict[str, int]:
