@@ -7,6 +7,7 @@ rules are generated this way, never written by hand.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from scanner.model import Severity
@@ -56,3 +57,9 @@ _VENDOR_WORDS = {
 
 def severity_from_word(word: str) -> Severity | None:
     return _VENDOR_WORDS.get(word.strip().lower())
+
+
+def iso_date(text: str) -> str:
+    """The YYYY-MM-DD day a feed's timestamp starts with, or "" if it has none."""
+    day = text.strip()[:10]
+    return day if re.fullmatch(r"\d{4}-\d{2}-\d{2}", day) else ""

@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from scanner.feeds import Advisory, severity_from_cvss, severity_from_word
+from scanner.feeds import Advisory, iso_date, severity_from_cvss, severity_from_word
 from scanner.feeds.cvss import base_score
 from scanner.model import Severity
 
@@ -110,6 +110,45 @@ def _severity(word: str, score: float | None) -> Severity | None:
     return severity_from_word(word)
 
 
+def _advisories(
+    cve: str,
+    affected: Iterable[tuple[str, list[str]]],
+    override: str | None,
+    *,
+    severity: Severity,
+    word: str,
+    timeline: Iterable[dict[str, Any]],
+    published: str,
+    weakness: str,
+    score: float | None = None,
+    vector: str = "",
+) -> list[Advisory]:
+    """One advisory per affected product trustscan knows, in either format."""
+    fixed_in = _fixed_in(timeline)
+    advisories = []
+    for name, specifiers in affected:
+        product_id = _product(name, override)
+        if product_id is None or not specifiers:
+            continue
+        advisories.append(
+            Advisory(
+                id=cve,
+                product=product_id,
+                specifiers=tuple(specifiers),
+                severity=severity,
+                source=SOURCE,
+                cvss_score=score,
+                cvss_vector=vector,
+                vendor_severity=word.lower(),
+                fixed_in=fixed_in,
+                published=iso_date(published),
+                weakness=weakness,
+                references=_references(cve, specifiers),
+            )
+        )
+    return advisories
+
+
 def _parse_v4(data: dict[str, Any], override: str | None) -> list[Advisory]:
     meta = data.get("CVE_data_meta", {})
     cve = str(meta.get("ID", "")).strip()
@@ -124,7 +163,7 @@ def _parse_v4(data: dict[str, Any], override: str | None) -> list[Advisory]:
         for desc in problem.get("description", []):
             if _CWE.match(str(desc.get("value", ""))):
                 weakness = str(desc["value"])
-    published = str(meta.get("DATE_PUBLIC", "")).strip()[:10]
+    published = iso_date(str(meta.get("DATE_PUBLIC", "")))
     if not published:
         published = next(
             (
@@ -134,28 +173,24 @@ def _parse_v4(data: dict[str, Any], override: str | None) -> list[Advisory]:
             ),
             "",
         )
-    advisories = []
-    for vendor in data.get("affects", {}).get("vendor", {}).get("vendor_data", []):
-        for product in vendor.get("product", {}).get("product_data", []):
-            product_id = _product(str(product.get("product_name", "")), override)
-            specifiers = _v4_specifiers(product.get("version", {}).get("version_data", []))
-            if product_id is None or not specifiers:
-                continue
-            advisories.append(
-                Advisory(
-                    id=cve,
-                    product=product_id,
-                    specifiers=tuple(specifiers),
-                    severity=severity,
-                    source=SOURCE,
-                    vendor_severity=word.lower(),
-                    fixed_in=_fixed_in(data.get("timeline", [])),
-                    published=published if re.match(r"^\d{4}-\d{2}-\d{2}$", published) else "",
-                    weakness=weakness,
-                    references=_references(cve, specifiers),
-                )
-            )
-    return advisories
+    affected = (
+        (
+            str(product.get("product_name", "")),
+            _v4_specifiers(product.get("version", {}).get("version_data", [])),
+        )
+        for vendor in data.get("affects", {}).get("vendor", {}).get("vendor_data", [])
+        for product in vendor.get("product", {}).get("product_data", [])
+    )
+    return _advisories(
+        cve,
+        affected,
+        override,
+        severity=severity,
+        word=word,
+        timeline=data.get("timeline", []),
+        published=published,
+        weakness=weakness,
+    )
 
 
 def _v5_specifiers(versions: list[dict[str, Any]]) -> list[str]:
@@ -201,27 +236,19 @@ def _parse_v5(data: dict[str, Any], override: str | None) -> list[Advisory]:
         for desc in problem.get("descriptions", []):
             if _CWE.match(str(desc.get("description", ""))):
                 weakness = str(desc["description"])
-    published = str(data.get("cveMetadata", {}).get("datePublished", ""))[:10]
-    advisories = []
-    for affected in cna.get("affected", []):
-        product_id = _product(str(affected.get("product", "")), override)
-        specifiers = _v5_specifiers(affected.get("versions", []))
-        if product_id is None or not specifiers:
-            continue
-        advisories.append(
-            Advisory(
-                id=cve,
-                product=product_id,
-                specifiers=tuple(specifiers),
-                severity=severity,
-                source=SOURCE,
-                cvss_score=score,
-                cvss_vector=vector,
-                vendor_severity=word.lower(),
-                fixed_in=_fixed_in(cna.get("timeline", [])),
-                published=published if re.match(r"^\d{4}-\d{2}-\d{2}$", published) else "",
-                weakness=weakness,
-                references=_references(cve, specifiers),
-            )
-        )
-    return advisories
+    affected = (
+        (str(item.get("product", "")), _v5_specifiers(item.get("versions", [])))
+        for item in cna.get("affected", [])
+    )
+    return _advisories(
+        cve,
+        affected,
+        override,
+        severity=severity,
+        word=word,
+        timeline=cna.get("timeline", []),
+        published=str(data.get("cveMetadata", {}).get("datePublished", "")),
+        weakness=weakness,
+        score=score,
+        vector=vector,
+    )

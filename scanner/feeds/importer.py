@@ -108,7 +108,6 @@ def import_feeds(
         for advisory in advisories:
             by_id.setdefault(advisory.id, []).append(advisory)
             origins.setdefault(advisory.id, path.name)
-    out_dir.mkdir(parents=True, exist_ok=True)
     for vuln_id, advisories in sorted(by_id.items()):
         write_text_atomic(out_dir / f"{vuln_id}.yaml", render(advisories, origins[vuln_id]))
         report.files_written += 1

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from scanner.feeds import Advisory, severity_from_cvss, severity_from_word
+from scanner.feeds import Advisory, iso_date, severity_from_cvss, severity_from_word
 from scanner.feeds.cvss import base_score
 
 # OSV package names that are trustscan products; others need --product.
@@ -92,7 +92,6 @@ def parse(record: dict[str, Any], product_override: str | None = None) -> list[A
         if str(r.get("url", "")).startswith("https://")
         and r.get("type") in ("ADVISORY", "WEB", "REPORT", "FIX")
     ][:3]
-    published = str(record.get("published", ""))[:10]
     advisories = []
     for affected in record["affected"]:
         package = affected.get("package", {})
@@ -113,7 +112,7 @@ def parse(record: dict[str, Any], product_override: str | None = None) -> list[A
                 cvss_vector=vector,
                 vendor_severity=word.lower(),
                 fixed_in=tuple(dict.fromkeys(fixed)),
-                published=published if re.match(r"^\d{4}-\d{2}-\d{2}$", published) else "",
+                published=iso_date(str(record.get("published", ""))),
                 references=(*links, f"https://osv.dev/vulnerability/{vuln_id}"),
             )
         )
