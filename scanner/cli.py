@@ -52,6 +52,15 @@ def _rule_dirs(extra: tuple[Path, ...], builtin: bool = True) -> list[Path]:
     return ([builtin_rules_dir()] if builtin else []) + list(extra)
 
 
+_fail_on = click.option(
+    "--fail-on",
+    type=click.Choice([f.value for f in FailOn]),
+    default=FailOn.NEVER.value,
+    show_default=True,
+    help="Exit 1 when a finding is at or above this severity. Never hides findings.",
+)
+
+
 def _outputs(command: Callable[..., Any]) -> Callable[..., Any]:
     """The output options `scan` and `report` share."""
     for option in reversed(
@@ -73,15 +82,6 @@ def _outputs(command: Callable[..., Any]) -> Callable[..., Any]:
     ):
         command = option(command)
     return command
-
-
-_fail_on = click.option(
-    "--fail-on",
-    type=click.Choice([f.value for f in FailOn]),
-    default=FailOn.NEVER.value,
-    show_default=True,
-    help="Exit 1 when a finding is at or above this severity. Never hides findings.",
-)
 
 
 @cli.command()
@@ -174,6 +174,7 @@ def scan(
     dirs = _rule_dirs(rule_dirs)
     rules = load_rules(dirs)
     sources = [str(d) for d in dirs]
+    checkpoint: Path | None = None
     if nmap_xml is not None:
         if targets:
             raise click.UsageError("give either TARGETs or --nmap-xml, not both")
@@ -203,9 +204,7 @@ def scan(
         finally:
             if progress is not None:
                 progress.close()
-        _finish(result, output, json_path, FailOn(fail_on), quiet, checkpoint)
-        return
-    _finish(result, output, json_path, FailOn(fail_on), quiet)
+    _finish(result, output, json_path, FailOn(fail_on), quiet, checkpoint)
 
 
 def _finish(

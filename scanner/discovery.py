@@ -211,7 +211,7 @@ def discover(
         observer.batch_done(None, done, total)
     outcomes: list[BatchOutcome] = list(completed)
     finished: list[tuple[int, BatchOutcome]] = []
-    workers = max(1, min(options.parallel, len(batches) or 1))
+    workers = max(1, min(options.parallel, len(batches)))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="nmap") as pool:
         futures = {pool.submit(_run_batch, batch, options, i): i for i, batch in enumerate(batches)}
         for future in as_completed(futures):

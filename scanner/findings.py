@@ -53,7 +53,6 @@ def rule_finding(
     rule: Rule, host: Host, service: Service, ctx: MatchContext, verdict: Verdict
 ) -> Finding:
     confidence, notes = confidence_and_notes(rule, ctx, verdict.used_version)
-    evidence = verdict.evidence
     return Finding(
         rule_id=rule.id,
         title=rule.title,
@@ -63,7 +62,7 @@ def rule_finding(
         port=service.port,
         protocol=service.protocol,
         service=service.name,
-        evidence=(service_evidence(service), *evidence),
+        evidence=(service_evidence(service), *verdict.evidence),
         description=rule.description,
         remediation=rule.remediation,
         trust=rule.trust,
@@ -103,9 +102,10 @@ def grouped_finding(
     worst_rule = max((rule for rule, _ in matched), key=lambda r: r.severity.rank)
     used_version = any(verdict.used_version for _, verdict in matched)
     _, notes = confidence_and_notes(worst_rule, ctx, used_version)
-    confidence = min(
-        (confidence_and_notes(r, ctx, used_version)[0] for r, _ in matched), key=lambda c: c.rank
-    )
+    # The least certain rule sets the group's confidence (a distribution build
+    # lowers every rule alike).
+    least_sure = min((rule for rule, _ in matched), key=lambda r: r.confidence.rank)
+    confidence, _ = confidence_and_notes(least_sure, ctx, used_version)
     label = ctx.product.label or service.product or ctx.product.product
     version = ctx.product.version.raw
     count = len(vulns)
