@@ -10,6 +10,7 @@ from packaging.version import InvalidVersion, Version
 
 from scanner.conditions import MatchContext, Verdict
 from scanner.model import Confidence, Finding, Host, Service, Vulnerability
+from scanner.versions import BannerVersion
 
 if TYPE_CHECKING:
     from scanner.rules import Rule
@@ -21,11 +22,17 @@ def fingerprint(rule_id: str, host: str, protocol: str, port: int | None) -> str
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:24]
 
 
-def _backport_note(distro: str) -> str:
+def _backport_note(version: BannerVersion) -> str:
+    if version.distro_reason:
+        origin = (
+            f"The banner does not name a distribution, but {version.distro_reason}: "
+            f"if this is {version.distro}'s package, it"
+        )
+    else:
+        origin = f"The version comes from a {version.distro} package, which"
     return (
-        f"The version comes from a {distro} package, which may carry backported "
-        "security fixes without changing the version: confirm against the "
-        "package's changelog before acting."
+        f"{origin} may carry backported security fixes without changing the version: "
+        "confirm against the package's changelog before acting."
     )
 
 
@@ -43,7 +50,7 @@ def confidence_and_notes(
     notes: list[str] = []
     if used_version and ctx.product.version.distro:
         confidence = Confidence.LOW
-        notes.append(_backport_note(ctx.product.version.distro))
+        notes.append(_backport_note(ctx.product.version))
     if rule.data_as_of:
         notes.append(f"The rule's release data is as of {rule.data_as_of}.")
     return confidence, notes

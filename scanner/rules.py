@@ -6,6 +6,7 @@ import ipaddress
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from scanner.backports import ShippedVersions, attribute, builtin_shipped, host_distribution
 from scanner.conditions import Condition, MatchContext, Verdict
 from scanner.findings import fingerprint as fingerprint
 from scanner.findings import grouped_finding, rule_finding
@@ -39,7 +40,10 @@ class Rule:
 
 
 def evaluate(
-    hosts: Iterable[Host], observations: Iterable[Observation], rules: Sequence[Rule]
+    hosts: Iterable[Host],
+    observations: Iterable[Observation],
+    rules: Sequence[Rule],
+    shipped: ShippedVersions | None = None,
 ) -> tuple[Finding, ...]:
     """Match every rule against every product of every service.
 
@@ -49,11 +53,14 @@ def evaluate(
     by_port: dict[tuple[str, int | None], list[Observation]] = {}
     for obs in observations:
         by_port.setdefault((obs.host, obs.port), []).append(obs)
+    distributions = shipped if shipped is not None else builtin_shipped()
     findings: list[Finding] = []
     for host in hosts:
+        host_distro = host_distribution(host)
         for service in host.services:
             seen = tuple(by_port.get((host.address, service.port), ()))
-            for product in identify_all(service):
+            for named in identify_all(service):
+                product = attribute(named, host_distro, distributions)
                 ctx = MatchContext(service=service, product=product, observations=seen)
                 vulnerable: list[tuple[Rule, Verdict]] = []
                 for rule in rules:

@@ -59,6 +59,8 @@ class BannerVersion:
     is_range: bool = False
     # How many release numbers the banner gave: `2.4` is 2, `2.4.62` is 3.
     components: int = 0
+    # Why `distro` is set when the banner itself does not name it (see backports).
+    distro_reason: str = ""
 
     @property
     def known(self) -> bool:

@@ -39,6 +39,7 @@ def test_wheel_contains_rules_templates_and_licence(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "scanner/_data/rules/rule.schema.json" in names
     assert "scanner/_data/rules/apache-httpd.yaml" in names
+    assert "scanner/_data/rules/distributions/debian-12.json" in names
     assert "scanner/_data/reports/report.html.j2" in names
     assert "scanner/_data/reports/report.css" in names
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)

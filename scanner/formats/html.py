@@ -12,6 +12,7 @@ from functools import lru_cache
 
 import jinja2
 
+from scanner.backports import attribute, builtin_shipped, host_distribution
 from scanner.model import Finding, Host, ScanResult, Severity
 from scanner.products import identify
 from scanner.resources import reports_dir
@@ -43,15 +44,18 @@ def _findings_by_host(findings: Iterable[Finding]) -> dict[str, int]:
 def _version_label(host: Host) -> dict[int, str]:
     """Per port, the version as rules read it, or why there is none."""
     labels: dict[int, str] = {}
+    host_distro = host_distribution(host)
     for service in host.services:
-        parsed = identify(service).version
+        parsed = attribute(identify(service), host_distro, builtin_shipped()).version
         if parsed.is_range:
             labels[service.port] = f"range only ({parsed.raw}): no version rule applies"
         elif not parsed.known:
             labels[service.port] = "version unknown"
         else:
             label = str(parsed.version)
-            if parsed.distro:
+            if parsed.distro_reason:
+                label += f" (maybe a {parsed.distro} build: {parsed.distro_reason})"
+            elif parsed.distro:
                 label += f" ({parsed.distro} build: fixes may be backported)"
             labels[service.port] = label
     return labels

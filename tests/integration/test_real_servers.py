@@ -4,11 +4,12 @@ One scan (real nmap through the pipeline, the built-in rules) of every server
 the session started; then, per server, what trustscan made of it: the product,
 the version compared with the installed package's, and what the rules said.
 These are current Debian 12 packages, which Debian patches by backporting
-fixes: a version read from a banner that names Debian only ever gives
-low-confidence findings that say so. Two of them (nginx 1.22, Redis 7.0) are
-branches their upstream no longer maintains, and their banners do not name
-Debian: trustscan cannot tell them from an upstream build, so an end-of-life
-finding there is correct and the tests do not forbid it.
+fixes: supported, but backport-dependent. Every version-based finding on them
+is low-confidence and says why: the banner names Debian, or (nginx, vsftpd,
+Redis, Memcached, whose banners do not) Debian 12 ships exactly that version
+(rules/distributions/debian-12.json). Two of them (nginx 1.22, Redis 7.0) are
+branches their upstream no longer maintains: an end-of-life finding there is
+shown, with that caveat, not hidden.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from enum import Enum
 import pytest
 from packaging.version import Version
 
+from scanner.backports import attribute, builtin_shipped
 from scanner.discovery import DiscoveryOptions
 from scanner.model import Confidence, Finding, ScanResult, Service, Target, TargetKind
 from scanner.pipeline import ScanRequest, scan
@@ -67,7 +69,6 @@ EXPECTED: dict[str, Expected] = {
     "memcached": Expected("memcached", Reads.EXACT, names_debian=False),
 }
 SERVERS = [spec.name for spec in SPECS]
-DEBIAN_NAMED = [name for name in SERVERS if EXPECTED[name].names_debian]
 UNNAMED = [name for name in SERVERS if not EXPECTED[name].names_debian]
 MAINTAINED = [name for name in SERVERS if EXPECTED[name].maintained_upstream]
 RANGES = [name for name in SERVERS if EXPECTED[name].reads is Reads.RANGE]
@@ -200,8 +201,8 @@ def test_a_supported_release_branch_is_not_end_of_life(
     assert eol == []
 
 
-@pytest.mark.parametrize("name", DEBIAN_NAMED)
-def test_version_findings_on_a_debian_build_are_low_confidence_and_say_backports(
+@pytest.mark.parametrize("name", SERVERS)
+def test_version_findings_on_a_debian_package_are_low_confidence_and_say_backports(
     real_servers: RealServers, result: ScanResult, name: str
 ) -> None:
     server = _server(real_servers, name)
@@ -222,12 +223,18 @@ def test_a_version_range_gives_no_version_finding(
     assert [f.rule_id for f in _findings(result, server) if _version_based(f)] == []
 
 
-@pytest.mark.parametrize("name", UNNAMED)
-def test_no_backport_caveat_where_the_banner_names_no_distribution(
+@pytest.mark.parametrize("name", [n for n in UNNAMED if EXPECTED[n].reads is Reads.EXACT])
+def test_an_unnamed_debian_package_is_recognised_by_its_shipped_version(
     real_servers: RealServers, result: ScanResult, name: str
 ) -> None:
-    # trustscan sees an upstream-looking banner: it must not guess a distribution.
+    # The banner says nothing of Debian: the distribution data must know the
+    # very version the installed package runs, and the caveat must say so.
     server = _server(real_servers, name)
-    _service(result, server)
+    service = _service(result, server)
+    attributed = attribute(identify(service), None, builtin_shipped()).version
+    assert attributed.distro_reason == "Debian 12 (bookworm) ships exactly this version", (
+        f"{name} {service.version}: update rules/distributions/debian-12.json"
+    )
     for finding in _findings(result, server):
-        assert not any("backport" in note.lower() for note in finding.notes), finding
+        if _version_based(finding):
+            assert any("Debian 12 (bookworm) ships" in n for n in finding.notes), finding
