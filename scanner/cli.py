@@ -10,11 +10,12 @@ from typing import Any
 import click
 
 from scanner import __version__
+from scanner.ack_scan import FirewallProbe
 from scanner.checkpoint import partial_path
 from scanner.discovery import DiscoveryOptions
 from scanner.errors import TrustscanError
 from scanner.model import ScanResult
-from scanner.outputs import FailOn, exceeds, summary_line, write_outputs
+from scanner.outputs import FailOn, ensure_writable, exceeds, summary_line, write_outputs
 from scanner.progress import TerminalProgress, wants_progress
 from scanner.resources import builtin_rules_dir
 from scanner.rule_loader import lint, load_rules
@@ -61,6 +62,15 @@ _fail_on = click.option(
 )
 
 
+_rules_option = click.option(
+    "--rules",
+    "rule_dirs",
+    multiple=True,
+    type=click.Path(path_type=Path, file_okay=False),
+    help="A directory of your own rules, added to the built-in ones.",
+)
+
+
 def _outputs(command: Callable[..., Any]) -> Callable[..., Any]:
     """The output options `scan` and `report` share."""
     for option in reversed(
@@ -100,13 +110,7 @@ def _outputs(command: Callable[..., Any]) -> Callable[..., Any]:
     type=click.Path(path_type=Path, dir_okay=False),
     help="Evaluate this nmap XML file instead of running nmap.",
 )
-@click.option(
-    "--rules",
-    "rule_dirs",
-    multiple=True,
-    type=click.Path(path_type=Path, file_okay=False),
-    help="A directory of your own rules, added to the built-in ones.",
-)
+@_rules_option
 @_outputs
 @click.option(
     "--parallel",
@@ -144,9 +148,23 @@ def _outputs(command: Callable[..., Any]) -> Callable[..., Any]:
 )
 @click.option("--assume-up", is_flag=True, help="Skip host discovery (nmap -Pn).")
 @click.option(
+    "--firewall-probe",
+    type=click.Choice([p.value for p in FirewallProbe]),
+    default=FirewallProbe.NONE.value,
+    show_default=True,
+    help="ack: a second nmap pass (-sA, needs root) that tells filtered from unfiltered "
+    "ports without a service behind them.",
+)
+@click.option(
     "--resume",
     is_flag=True,
     help="Continue a scan that was interrupted: skip the batches saved in JSON.partial.",
+)
+@click.option(
+    "--local",
+    "with_local",
+    is_flag=True,
+    help="Also audit this machine from the inside (as `trustscan local` does).",
 )
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar, no summary.")
 def scan(
@@ -165,12 +183,15 @@ def scan(
     nmap_path: str | None,
     nmap_args: tuple[str, ...],
     assume_up: bool,
+    firewall_probe: str,
     resume: bool,
+    with_local: bool,
     quiet: bool,
 ) -> None:
     """Scan TARGETs: IPs, hostnames, CIDRs (127.0.0.0/28), ranges (127.0.0.1-20), @file."""
     from scanner import pipeline
 
+    ensure_writable(output, json_path)
     dirs = _rule_dirs(rule_dirs)
     rules = load_rules(dirs)
     sources = [str(d) for d in dirs]
@@ -179,6 +200,8 @@ def scan(
         if targets:
             raise click.UsageError("give either TARGETs or --nmap-xml, not both")
         result = pipeline.scan_nmap_xml(nmap_xml, rules, sources)
+    elif with_local and not targets:
+        result = pipeline.local_scan(rules, sources)
     else:
         resolved = resolve_targets(targets, exclude, max_hosts)
         options = DiscoveryOptions(
@@ -196,7 +219,13 @@ def scan(
         progress = TerminalProgress() if wants_progress(quiet) else None
         try:
             result = pipeline.scan(
-                pipeline.ScanRequest(resolved, rules, tuple(sources), options),
+                pipeline.ScanRequest(
+                    resolved,
+                    rules,
+                    tuple(sources),
+                    options,
+                    firewall_probe=FirewallProbe(firewall_probe),
+                ),
                 [progress] if progress is not None else [],
                 checkpoint,
                 resume,
@@ -204,7 +233,31 @@ def scan(
         finally:
             if progress is not None:
                 progress.close()
+    if with_local and (targets or nmap_xml is not None):
+        result = pipeline.merged(result, pipeline.local_scan(rules, sources))
     _finish(result, output, json_path, FailOn(fail_on), quiet, checkpoint)
+
+
+@cli.command("local")
+@_rules_option
+@_outputs
+@click.option("-q", "--quiet", is_flag=True, help="No summary.")
+def local(
+    rule_dirs: tuple[Path, ...],
+    output: Path | None,
+    json_path: Path | None,
+    fail_on: str,
+    quiet: bool,
+) -> None:
+    """Audit this machine from the inside: its firewall rules (nftables, iptables,
+    ufw, firewalld) and the data stores listening on the network. Run as root to
+    read the rules; without root it says what it could not read."""
+    from scanner import pipeline
+
+    ensure_writable(output, json_path)
+    dirs = _rule_dirs(rule_dirs)
+    result = pipeline.local_scan(load_rules(dirs), [str(d) for d in dirs])
+    _finish(result, output, json_path, FailOn(fail_on), quiet)
 
 
 def _finish(

@@ -23,6 +23,8 @@ class MatchContext:
     service: Service
     product: ProductVersion
     observations: tuple[Observation, ...]
+    # Facts about the whole host (port None), e.g. its packet-filter posture.
+    host_observations: tuple[Observation, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -193,17 +195,41 @@ class CpePrefix:
 
 
 @dataclass(frozen=True)
-class ObservationIs:
-    key: str
-    equals: str | None
+class StateIs:
+    """nmap's port state (`open`) or a local socket's (`listening`)."""
+
+    states: frozenset[str]
 
     def evaluate(self, ctx: MatchContext) -> Verdict:
-        for obs in ctx.observations:
+        return Verdict(ctx.service.state in self.states)
+
+
+def _at_least(value: str, minimum: int) -> bool:
+    try:
+        return int(value) >= minimum
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True)
+class ObservationIs:
+    """An observation on the service's port (or, with `on_host`, on the host)."""
+
+    key: str
+    equals: str | None
+    at_least: int | None = None
+    on_host: bool = False
+
+    def evaluate(self, ctx: MatchContext) -> Verdict:
+        for obs in ctx.host_observations if self.on_host else ctx.observations:
             if obs.key != self.key:
                 continue
-            if self.equals is None or obs.value == self.equals:
-                shown = obs.evidence or f"{obs.key} = {obs.value}"
-                return Verdict(True, (f"{obs.probe}: {shown}",))
+            if self.equals is not None and obs.value != self.equals:
+                continue
+            if self.at_least is not None and not _at_least(obs.value, self.at_least):
+                continue
+            shown = obs.evidence or f"{obs.key} = {obs.value}"
+            return Verdict(True, (f"{obs.probe}: {shown}",))
         return _NO
 
 
@@ -219,6 +245,7 @@ Condition = (
     | ProtocolIs
     | TunnelIs
     | CpePrefix
+    | StateIs
     | ObservationIs
 )
 
@@ -260,9 +287,45 @@ def build(raw: Mapping[str, Any], path: Sequence[str | int] = ()) -> Condition:
         "protocol": lambda: ProtocolIs(str(value)),
         "tunnel": lambda: TunnelIs(str(value)),
         "cpe": lambda: CpePrefix(str(value)),
-        "observation": lambda: ObservationIs(str(value["key"]), value.get("equals")),
+        "state": lambda: StateIs(_strings(value)),
+        "observation": lambda: _observation(value, on_host=False),
+        "host_observation": lambda: _observation(value, on_host=True),
     }
     return builders[key]()
+
+
+def _observation(value: Mapping[str, Any], on_host: bool) -> ObservationIs:
+    at_least = value.get("at_least")
+    return ObservationIs(
+        str(value["key"]),
+        value.get("equals"),
+        int(at_least) if at_least is not None else None,
+        on_host,
+    )
+
+
+# The conditions a host-scope rule may use: it has no service to look at.
+HOST_CONDITIONS = frozenset({"all", "any", "not", "host_observation"})
+
+
+def service_conditions_in(
+    raw: Mapping[str, Any], path: Sequence[str | int] = ()
+) -> ConditionError | None:
+    """The first service-level condition in a `match:` block, as an error for a host rule."""
+    ((key, value),) = raw.items()
+    here = [*path, key]
+    if key not in HOST_CONDITIONS:
+        return ConditionError(
+            f"`{key}` looks at a service, but this rule has `scope: host`: "
+            "a host rule matches `host_observation` (under all/any/not) only",
+            here,
+        )
+    children = value if key in ("all", "any") else [value] if key == "not" else []
+    for index, child in enumerate(children):
+        found = service_conditions_in(child, [*here, index] if key != "not" else here)
+        if found is not None:
+            return found
+    return None
 
 
 def _specifier(text: str, path: Sequence[str | int]) -> SpecifierSet:

@@ -81,7 +81,7 @@ def make_batches(targets: Sequence[Target], options: DiscoveryOptions) -> list[t
     """Split by address family (nmap cannot mix them) and into parallel batches."""
     families: dict[bool, list[Target]] = {False: [], True: []}
     for target in targets:
-        families[_is_ipv6(target)].append(target)
+        families[is_ipv6(target)].append(target)
     size = options.batch_size
     if size <= 0:
         # Enough batches to keep every worker busy, few enough that nmap's own
@@ -94,30 +94,30 @@ def make_batches(targets: Sequence[Target], options: DiscoveryOptions) -> list[t
     return batches
 
 
-def _is_ipv6(target: Target) -> bool:
+def is_ipv6(target: Target) -> bool:
     if target.kind is TargetKind.HOSTNAME:
         return False
     return ipaddress.ip_address(target.value).version == 6
 
 
-def _scanner(options: DiscoveryOptions) -> nmap.PortScanner:
+def scanner_for(options: DiscoveryOptions) -> nmap.PortScanner:
     try:
         if options.nmap_path:
             return nmap.PortScanner(nmap_search_path=(options.nmap_path,))
         return nmap.PortScanner()
     except nmap.PortScannerError as exc:
-        if "not found" in _message(exc):
+        if "not found" in message_of(exc):
             raise ScanFailed(NMAP_MISSING) from None
-        raise ScanFailed(f"nmap cannot run: {_one_line(_message(exc))}") from None
+        raise ScanFailed(f"nmap cannot run: {one_line(message_of(exc))}") from None
 
 
-def _message(exc: Exception) -> str:
+def message_of(exc: Exception) -> str:
     # python-nmap's exceptions print the repr of their message.
     value = getattr(exc, "value", None)
     return value if isinstance(value, str) else str(exc)
 
 
-def _one_line(text: str) -> str:
+def one_line(text: str) -> str:
     # Keep what nmap said before a Lua stack traceback; one line, bounded.
     text = text.split("stack traceback:", 1)[0]
     lines = [" ".join(line.split()) for line in text.strip().splitlines() if line.strip()]
@@ -125,13 +125,13 @@ def _one_line(text: str) -> str:
 
 
 def _run_batch(batch: tuple[Target, ...], options: DiscoveryOptions, index: int) -> BatchOutcome:
-    ipv6 = _is_ipv6(batch[0])
+    ipv6 = is_ipv6(batch[0])
     hosts = " ".join(shlex.quote(t.value) for t in batch)
     arguments = " ".join(shlex.quote(a) for a in nmap_arguments(options, ipv6))
     label = f"batch {index + 1} ({batch[0].value}" + (
         f" .. {batch[-1].value})" if len(batch) > 1 else ")"
     )
-    scanner = _scanner(options)
+    scanner = scanner_for(options)
     try:
         scanner.scan(
             hosts=hosts,
@@ -167,7 +167,7 @@ def _run_batch(batch: tuple[Target, ...], options: DiscoveryOptions, index: int)
             batch,
             None,
             ProbeError(
-                "discovery", label, "nmap-error", f"nmap failed: {_one_line(_message(exc))}"
+                "discovery", label, "nmap-error", f"nmap failed: {one_line(message_of(exc))}"
             ),
         )
     output = scanner.get_nmap_last_output()
@@ -180,7 +180,7 @@ def _run_batch(batch: tuple[Target, ...], options: DiscoveryOptions, index: int)
             batch,
             None,
             ProbeError(
-                "discovery", label, "nmap-error", f"nmap reported: {_one_line(report.error)}"
+                "discovery", label, "nmap-error", f"nmap reported: {one_line(report.error)}"
             ),
         )
     return BatchOutcome(batch, report, None)
@@ -200,7 +200,7 @@ def discover(
 
     Raise ScanFailed only when no batch produced a result.
     """
-    _scanner(options)  # fail fast, before any thread starts, when nmap is missing
+    scanner_for(options)  # fail fast, before any thread starts, when nmap is missing
     for ipv6 in (False, True):
         nmap_arguments(options, ipv6)  # reject forbidden options up front
     skip = {t.value for outcome in completed for t in outcome.targets}

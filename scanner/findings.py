@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from packaging.version import InvalidVersion, Version
 
 from scanner.conditions import MatchContext, Verdict
-from scanner.model import Confidence, Finding, Host, Service, Vulnerability
+from scanner.model import Confidence, Finding, Host, Service, Severity, Vulnerability
 from scanner.versions import BannerVersion
 
 if TYPE_CHECKING:
@@ -56,27 +56,54 @@ def confidence_and_notes(
     return confidence, notes
 
 
+def escalate(rule: Rule, ctx: MatchContext) -> tuple[Severity, list[str], list[str]]:
+    """The rule's severity, raised by the highest of its escalations that holds.
+
+    Returns the severity, the notes saying why, and the escalation's evidence.
+    """
+    severity = rule.severity
+    notes: list[str] = []
+    evidence: list[str] = []
+    for escalation in rule.escalations:
+        verdict = escalation.when.evaluate(ctx)
+        if verdict.matched and escalation.severity.rank > severity.rank:
+            severity = escalation.severity
+            notes = [
+                f"Severity raised from {rule.severity.value} to {severity.value}: "
+                f"{escalation.because}"
+            ]
+            evidence = list(verdict.evidence)
+    return severity, notes, evidence
+
+
 def rule_finding(
-    rule: Rule, host: Host, service: Service, ctx: MatchContext, verdict: Verdict
+    rule: Rule, host: Host, service: Service | None, ctx: MatchContext, verdict: Verdict
 ) -> Finding:
+    """One rule's finding on one service, or on the host as a whole (its packet
+    filter, its firewall) when `service` is None."""
     confidence, notes = confidence_and_notes(rule, ctx, verdict.used_version)
+    severity, raised, more = escalate(rule, ctx)
+    seen = (service_evidence(service),) if service is not None else ()
+    port, protocol, name = (
+        (service.port, service.protocol, service.name) if service is not None else (None, "", "")
+    )
     return Finding(
         rule_id=rule.id,
         title=rule.title,
-        severity=rule.severity,
+        severity=severity,
         confidence=confidence,
         host=host.address,
-        port=service.port,
-        protocol=service.protocol,
-        service=service.name,
-        evidence=(service_evidence(service), *verdict.evidence),
+        port=port,
+        protocol=protocol,
+        service=name,
+        evidence=tuple(dict.fromkeys((*seen, *verdict.evidence, *more))),
         description=rule.description,
         remediation=rule.remediation,
         trust=rule.trust,
-        fingerprint=fingerprint(rule.id, host.address, service.protocol, service.port),
+        fingerprint=fingerprint(rule.id, host.address, protocol, port),
         category=rule.category,
         references=rule.references,
-        notes=tuple(notes),
+        notes=(*raised, *notes),
     )
 
 

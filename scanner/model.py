@@ -133,6 +133,9 @@ class Host:
     # (closed or filtered ports on short port lists).
     other_ports: tuple[PortStateCount, ...] = ()
     extraports: tuple[PortStateCount, ...] = ()
+    # What nmap probed on this host, as `<scaninfo>` said: a port list when it
+    # is short, else a count (nmap's top-1000 list would fill pages).
+    probed_ports: str = ""
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ and the size is capped.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from xml.etree.ElementTree import Element, ParseError
 
@@ -25,6 +25,8 @@ MAX_XML_BYTES = 256 * 1024 * 1024
 _MAX_FIELD = 512
 _MAX_CPES = 16
 _SERVICE_STATES = frozenset({"open", "open|filtered"})
+# Longest port list kept verbatim on a host.
+_SHORT_PORT_LIST = 60
 
 
 class NmapXmlError(InputError):
@@ -94,7 +96,12 @@ def _report(root: Element) -> NmapReport:
     error = ""
     if finished is not None and finished.get("exit") == "error":
         error = _text(finished.get("errormsg")) or "nmap reported an error"
-    hosts = tuple(h for h in (_host(el) for el in root.findall("host")) if h is not None)
+    probed = probed_label(root.findall("scaninfo"))
+    hosts = tuple(
+        replace(h, probed_ports=probed)
+        for h in (_host(el) for el in root.findall("host"))
+        if h is not None
+    )
     return NmapReport(
         version=_text(root.get("version")),
         args=_text(root.get("args")),
@@ -103,6 +110,20 @@ def _report(root: Element) -> NmapReport:
         finished=finished is not None,
         error=error,
     )
+
+
+def probed_label(infos: list[Element]) -> str:
+    """`tcp 22,80,8080` for a short list; `1000 tcp ports (1,3-4,6-7,9,...)` otherwise."""
+    parts = []
+    for info in infos:
+        protocol = _text(info.get("protocol")) or "?"
+        services = _text(info.get("services"))
+        if len(services) <= _SHORT_PORT_LIST:
+            parts.append(f"{protocol} {services}")
+        else:
+            head = services[:_SHORT_PORT_LIST].rsplit(",", 1)[0]
+            parts.append(f"{_int(info.get('numservices'))} {protocol} ports ({head},...)")
+    return "; ".join(parts)
 
 
 def _host(element: Element) -> Host | None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from enum import Enum
 from pathlib import Path
 
 from scanner.atomic import write_text_atomic
+from scanner.errors import InputError
 from scanner.formats import OutputFormat, formatter_for
 from scanner.model import ScanResult, Severity
 
@@ -36,9 +38,27 @@ def write_outputs(
     for fmt, path in ((OutputFormat.JSON, json_path), (OutputFormat.HTML, html)):
         if path is None:
             continue
-        write_text_atomic(path, formatter_for(fmt).format(result))
+        try:
+            write_text_atomic(path, formatter_for(fmt).format(result))
+        except OSError as exc:
+            raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
         written.append(path)
     return written
+
+
+def ensure_writable(*paths: Path | None) -> None:
+    """Fail before a scan starts, not after it ran for an hour, when an output
+    cannot be written."""
+    for path in paths:
+        if path is None:
+            continue
+        directory = path.parent if str(path.parent) else Path(".")
+        if not directory.is_dir():
+            raise InputError(f"cannot write {path}: directory {directory} does not exist")
+        if path.is_dir():
+            raise InputError(f"cannot write {path}: it is a directory")
+        if not os.access(directory, os.W_OK | os.X_OK):
+            raise InputError(f"cannot write {path}: no permission to write in {directory}")
 
 
 def summary_line(result: ScanResult, written: list[Path]) -> str:

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 from scanner import __version__
 from scanner import checkpoint as saved
+from scanner.ack_scan import AckPass, FirewallProbe, ack_scan, check_allowed
 from scanner.discovery import Discovery, DiscoveryObserver, DiscoveryOptions, discover
-from scanner.model import NmapRun, ScanResult, Target
+from scanner.local.audit import LocalAudit, audit_local
+from scanner.model import Host, NmapRun, Observation, ScanResult, Target
 from scanner.nmap_xml import parse_file
 from scanner.probes import ProbeContext, run_probes
+from scanner.probes.firewall import posture_observations
 from scanner.result_io import SCHEMA_VERSION
-from scanner.rules import Rule, evaluate
+from scanner.rules import Rule, evaluate, finding_order
 
 
 @dataclass(frozen=True)
@@ -24,6 +27,7 @@ class ScanRequest:
     rule_sources: tuple[str, ...]
     discovery: DiscoveryOptions = field(default_factory=DiscoveryOptions)
     probes: ProbeContext = field(default_factory=ProbeContext)
+    firewall_probe: FirewallProbe = FirewallProbe.NONE
 
 
 def now() -> str:
@@ -37,24 +41,34 @@ def _assemble(
     rules: Sequence[Rule],
     rule_sources: Sequence[str],
     probes: ProbeContext,
+    ack: AckPass | None = None,
 ) -> ScanResult:
     answered = {h.address for h in found.hosts} | {n for h in found.hosts for n in h.hostnames}
+    acked = ack.hosts if ack is not None else {}
     observations, probe_errors = run_probes(found.hosts, probes)
+    observations = _postures(found.hosts, acked) + observations
     findings = evaluate(found.hosts, observations, rules)
+    nmap_run = found.nmap
+    if ack is not None:
+        nmap_run = replace(nmap_run, commands=nmap_run.commands + ack.commands)
     return ScanResult(
         schema_version=SCHEMA_VERSION,
         tool_version=__version__,
         started=started,
         finished=now(),
         targets=tuple(targets),
-        nmap=found.nmap,
+        nmap=nmap_run,
         hosts=found.hosts,
         observations=observations,
         findings=findings,
-        probe_errors=found.errors + probe_errors,
+        probe_errors=found.errors + (ack.errors if ack else ()) + probe_errors,
         rule_sources=tuple(rule_sources),
         unanswered=tuple(t for t in targets if t not in answered),
     )
+
+
+def _postures(hosts: Sequence[Host], acked: dict[str, Host]) -> tuple[Observation, ...]:
+    return tuple(o for h in hosts for o in posture_observations(h, acked.get(h.address)))
 
 
 def scan(
@@ -66,6 +80,8 @@ def scan(
     """Run the scan. With `checkpoint`, each finished batch is saved there as it
     completes; with `resume` too, batches a killed run saved are not scanned again.
     The caller removes the checkpoint once the result is safely written."""
+    if request.firewall_probe is FirewallProbe.ACK:
+        check_allowed()  # before nmap runs: a missing root is the user's to fix
     started = now()
     if checkpoint is None:
         found = discover(request.targets, request.discovery, observers)
@@ -77,6 +93,9 @@ def scan(
             found = discover(request.targets, request.discovery, [*observers, writer], completed)
         finally:
             writer.close()
+    ack = None
+    if request.firewall_probe is FirewallProbe.ACK:
+        ack = ack_scan(found.hosts, request.discovery)
     return _assemble(
         started,
         [t.value for t in request.targets],
@@ -84,6 +103,7 @@ def scan(
         request.rules,
         request.rule_sources,
         request.probes,
+        ack,
     )
 
 
@@ -92,6 +112,7 @@ def scan_nmap_xml(path: Path, rules: Sequence[Rule], rule_sources: Sequence[str]
     started = now()
     report = parse_file(path)
     commands = (report.args,) if report.args else ()
+    observations = _postures(report.hosts, {})
     return ScanResult(
         schema_version=SCHEMA_VERSION,
         tool_version=__version__,
@@ -100,6 +121,41 @@ def scan_nmap_xml(path: Path, rules: Sequence[Rule], rule_sources: Sequence[str]
         targets=tuple(h.address for h in report.hosts),
         nmap=NmapRun(version=report.version, commands=commands, source=str(path)),
         hosts=report.hosts,
-        findings=evaluate(report.hosts, (), rules),
+        observations=observations,
+        findings=evaluate(report.hosts, observations, rules),
         rule_sources=tuple(rule_sources),
+    )
+
+
+def local_scan(
+    rules: Sequence[Rule], rule_sources: Sequence[str], audit: LocalAudit | None = None
+) -> ScanResult:
+    """Audit this machine from the inside (`trustscan local`): no packet sent."""
+    started = now()
+    found = audit if audit is not None else audit_local()
+    return ScanResult(
+        schema_version=SCHEMA_VERSION,
+        tool_version=__version__,
+        started=started,
+        finished=now(),
+        targets=(found.host.address,),
+        nmap=NmapRun(source="local"),
+        hosts=(found.host,),
+        observations=found.observations,
+        findings=evaluate((found.host,), found.observations, rules),
+        probe_errors=found.errors,
+        rule_sources=tuple(rule_sources),
+    )
+
+
+def merged(network: ScanResult, local: ScanResult) -> ScanResult:
+    """A network scan and the local audit as one result (`scan --local`)."""
+    return replace(
+        network,
+        targets=network.targets + local.targets,
+        hosts=network.hosts + local.hosts,
+        observations=network.observations + local.observations,
+        findings=tuple(sorted(network.findings + local.findings, key=finding_order)),
+        probe_errors=network.probe_errors + local.probe_errors,
+        finished=local.finished,
     )

@@ -29,6 +29,8 @@ _PRODUCTS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("vsftpd", re.compile(r"^vsftpd$", re.I)),
     ("proftpd", re.compile(r"^ProFTPD$", re.I)),
     ("exim", re.compile(r"^Exim\b", re.I)),
+    ("couchdb", re.compile(r"^CouchDB\b", re.I)),
+    ("webmin", re.compile(r"^MiniServ$", re.I)),
 )
 
 

@@ -11,7 +11,8 @@ from scanner.errors import InputError
 from scanner.files import read_text
 from scanner.model import ScanResult
 
-SCHEMA_VERSION = "1.0"
+# 1.1: Host.probed_ports, host-level observations and findings (port null).
+SCHEMA_VERSION = "1.1"
 _MAX_RESULT_BYTES = 512 * 1024 * 1024
 
 

@@ -16,12 +16,12 @@ from typing import Any
 import jsonschema
 import yaml
 
-from scanner.conditions import ConditionError, build
+from scanner.conditions import ConditionError, build, service_conditions_in
 from scanner.errors import InputError
 from scanner.files import FileReadError, read_text
 from scanner.model import Confidence, Severity, TrustImpact, Vulnerability
 from scanner.resources import rule_schema_path
-from scanner.rules import Rule
+from scanner.rules import Escalation, Rule, RuleScope
 
 _MAX_RULE_FILE_BYTES = 4 * 1024 * 1024
 RULE_SUFFIXES = (".yaml", ".yml")
@@ -100,7 +100,8 @@ def _describe(error: jsonschema.ValidationError) -> str:
     ]:
         return (
             f"{where}: a condition is one key of all/any/not/product/service/version/"
-            f"version_known/port/protocol/tunnel/cpe/observation ({error.message})"
+            f"version_known/port/protocol/tunnel/cpe/state/observation/host_observation "
+            f"({error.message})"
         )
     return f"{where}: {error.message}"
 
@@ -141,6 +142,11 @@ def load_file(path: Path) -> tuple[list[Rule], list[RuleProblem]]:
 
 def _rule(item: dict[str, Any], path: Path, line: int, where: list[str | int]) -> Rule:
     trust = item["trust"]
+    scope = RuleScope(item.get("scope", "service"))
+    if scope is RuleScope.HOST:
+        misplaced = service_conditions_in(item["match"], [*where, "match"])
+        if misplaced is not None:
+            raise misplaced
     return Rule(
         id=item["id"],
         title=item["title"],
@@ -155,6 +161,15 @@ def _rule(item: dict[str, Any], path: Path, line: int, where: list[str | int]) -
         data_as_of=str(item.get("data_as_of", "")),
         source=f"{path}:{line}",
         vulnerability=_vulnerability(item),
+        scope=scope,
+        escalations=tuple(
+            Escalation(
+                when=build(raw["when"], [*where, "raise_severity", i, "when"]),
+                severity=Severity(raw["severity"]),
+                because=raw["because"].strip(),
+            )
+            for i, raw in enumerate(item.get("raise_severity", ()))
+        ),
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from enum import Enum
 
 from scanner.backports import ShippedVersions, attribute, builtin_shipped, host_distribution
 from scanner.conditions import Condition, MatchContext, Verdict
@@ -15,11 +16,32 @@ from scanner.model import (
     Finding,
     Host,
     Observation,
+    Service,
     Severity,
     TrustImpact,
     Vulnerability,
 )
-from scanner.products import identify_all
+from scanner.products import ProductVersion, identify_all
+from scanner.versions import normalise
+
+# What a host-scope rule's context holds in place of a service: the loader
+# lets such rules use host observations only, so these are never looked at.
+HOST_PLACEHOLDER = Service(port=0, protocol="", state="host")
+NO_PRODUCT = ProductVersion("", normalise(""))
+
+
+class RuleScope(str, Enum):
+    SERVICE = "service"
+    HOST = "host"
+
+
+@dataclass(frozen=True)
+class Escalation:
+    """A condition under which a rule's finding is more severe, and why."""
+
+    when: Condition
+    severity: Severity
+    because: str
 
 
 @dataclass(frozen=True)
@@ -37,6 +59,8 @@ class Rule:
     data_as_of: str = ""
     source: str = ""
     vulnerability: Vulnerability | None = None
+    scope: RuleScope = RuleScope.SERVICE
+    escalations: tuple[Escalation, ...] = ()
 
 
 def evaluate(
@@ -54,16 +78,27 @@ def evaluate(
     for obs in observations:
         by_port.setdefault((obs.host, obs.port), []).append(obs)
     distributions = shipped if shipped is not None else builtin_shipped()
+    service_rules = [r for r in rules if r.scope is RuleScope.SERVICE]
+    host_rules = [r for r in rules if r.scope is RuleScope.HOST]
     findings: list[Finding] = []
     for host in hosts:
         host_distro = host_distribution(host)
+        on_host = tuple(by_port.get((host.address, None), ()))
+        if host_rules:
+            ctx = MatchContext(HOST_PLACEHOLDER, NO_PRODUCT, (), on_host)
+            for rule in host_rules:
+                verdict = rule.match.evaluate(ctx)
+                if verdict.matched:
+                    findings.append(rule_finding(rule, host, None, ctx, verdict))
         for service in host.services:
             seen = tuple(by_port.get((host.address, service.port), ()))
             for named in identify_all(service):
                 product = attribute(named, host_distro, distributions)
-                ctx = MatchContext(service=service, product=product, observations=seen)
+                ctx = MatchContext(
+                    service=service, product=product, observations=seen, host_observations=on_host
+                )
                 vulnerable: list[tuple[Rule, Verdict]] = []
-                for rule in rules:
+                for rule in service_rules:
                     verdict = rule.match.evaluate(ctx)
                     if not verdict.matched:
                         continue

@@ -61,6 +61,33 @@ def _version_label(host: Host) -> dict[int, str]:
     return labels
 
 
+# Host observations shown as the host's packet-filter posture, in this order.
+_POSTURE_KEYS = {
+    "firewall.posture": "From the network",
+    "firewall.ack": "ACK scan",
+    "local.firewall": "Host's own rules",
+    "local.ufw": "ufw",
+    "local.firewalld": "firewalld",
+}
+
+
+def _postures(result: ScanResult) -> dict[str, list[tuple[str, str, str]]]:
+    """Per host: (what, verdict, evidence) for each posture observation, in order."""
+    found = {
+        (obs.host, obs.key): obs
+        for obs in result.observations
+        if obs.port is None and obs.key in _POSTURE_KEYS
+    }
+    shown: dict[str, list[tuple[str, str, str]]] = {}
+    for host in result.hosts:
+        for key, what in _POSTURE_KEYS.items():
+            obs = found.get((host.address, key))
+            if obs is not None:
+                verdict = obs.value.replace("-", " ")
+                shown.setdefault(host.address, []).append((what, verdict, obs.evidence))
+    return shown
+
+
 class HtmlFormatter:
     def format(self, result: ScanResult) -> str:
         template = _environment().get_template("report.html.j2")
@@ -73,4 +100,5 @@ class HtmlFormatter:
             hosts=_hosts(result),
             findings_by_host=_findings_by_host(result.findings),
             version_labels={h.address: _version_label(h) for h in result.hosts},
+            postures=_postures(result),
         )

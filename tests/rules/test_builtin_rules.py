@@ -1,10 +1,11 @@
 """Every built-in rule against its fixture cases, semgrep-rules style.
 
 `fixtures/rules/*.yaml` list cases: a rule id, a service as nmap reports it
-(plus, optionally, observations probes made about it) and whether the rule
-must match. One parametrised test runs every case; another makes sure every
-rule in the built-in rules directory has a case that matches and one that
-does not, so a rule added without fixtures fails the suite.
+(plus, optionally, observations probes made about it or about the whole host,
+and the severity the finding must have) and whether the rule must match.
+One parametrised test runs every case; another makes sure every rule in the
+built-in rules directory has a case that matches and one that does not, so a
+rule added without fixtures fails the suite.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import yaml
 from scanner.model import Finding, Observation, Service
 from scanner.resources import builtin_rules_dir
 from scanner.rule_loader import load_rules
-from scanner.rules import Rule, evaluate
+from scanner.rules import Rule, RuleScope, evaluate
 from tests.factories import make_host, make_observation, make_service
 
 CASES_DIR = Path(__file__).resolve().parents[2] / "fixtures" / "rules"
@@ -39,6 +40,7 @@ class Case:
     service: Service
     observations: tuple[Observation, ...]
     source: str
+    severity: str | None = None
 
 
 def _service(raw: Any, where: str) -> Service:
@@ -60,12 +62,13 @@ def _service(raw: Any, where: str) -> Service:
     return make_service(**fields)
 
 
-def _observations(raw: Any, service: Service, where: str) -> tuple[Observation, ...]:
+def _observations(raw: Any, port: int | None, where: str) -> tuple[Observation, ...]:
+    """Observations on the service's port, or on the host when `port` is None."""
     if raw is None:
         return ()
     if not isinstance(raw, list) or not all(isinstance(o, dict) for o in raw):
-        raise ValueError(f"{where}: 'observations' must be a list of mappings")
-    return tuple(make_observation(port=service.port, **o) for o in raw)
+        raise ValueError(f"{where}: observations must be a list of mappings")
+    return tuple(make_observation(port=port, **o) for o in raw)
 
 
 def load_cases(directory: Path = CASES_DIR) -> list[Case]:
@@ -83,8 +86,10 @@ def load_cases(directory: Path = CASES_DIR) -> list[Case]:
                     name=str(raw["name"]),
                     expect=raw["expect"],
                     service=service,
-                    observations=_observations(raw.get("observations"), service, where),
+                    observations=_observations(raw.get("observations"), service.port, where)
+                    + _observations(raw.get("host_observations"), None, where),
                     source=where,
+                    severity=raw.get("severity"),
                 )
             )
     return cases
@@ -130,7 +135,10 @@ def test_rule_case(case: Case, builtin_rules: dict[str, Rule]) -> None:
     matched = [f for f in findings if f.rule_id == case.rule or _lists(f, rule)]
     if case.expect == "match":
         assert len(matched) == 1, f"{case.source}: {case.rule} did not match {case.service}"
-        assert matched[0].port == case.service.port
+        on_host = rule.scope is RuleScope.HOST
+        assert matched[0].port == (None if on_host else case.service.port)
+        if case.severity is not None:
+            assert matched[0].severity.value == case.severity, case.source
     else:
         assert matched == [], f"{case.source}: {case.rule} matched {case.service}"
 

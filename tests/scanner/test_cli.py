@@ -14,6 +14,7 @@ import pytest
 
 from fixtures.lab.servers import Lab
 from scanner.checkpoint import partial_path
+from scanner.model import ScanResult
 from scanner.result_io import read
 from tests.support import FIXTURES, LAB_PREFIX, requires_nmap
 
@@ -123,8 +124,13 @@ def test_fingerprints_are_stable_across_scans(lab_scan: LabScan, lab: Lab, tmp_p
     run = trustscan("scan", centos.address, "-p", str(centos.port), "--json", str(again), "-q")
     assert run.code == 0, run.err
     assert run.out == ""  # --quiet
-    first = {f.fingerprint for f in read(lab_scan.json).findings if f.host == centos.address}
-    second = {f.fingerprint for f in read(again).findings}
+    # Port findings: what the host as a whole looks like depends on the ports probed.
+    first = {
+        f.fingerprint
+        for f in read(lab_scan.json).findings
+        if f.host == centos.address and f.port is not None
+    }
+    second = {f.fingerprint for f in read(again).findings if f.port is not None}
     assert first == second
     assert len(first) == 2  # end of life, and the grouped known vulnerabilities
 
@@ -165,10 +171,12 @@ def test_fail_on_sets_the_exit_code_but_hides_nothing(
     assert "older than the newest release" in text
 
 
-def test_nmap_xml_is_evaluated_without_running_nmap(tmp_path: Path) -> None:
+def _scan_recorded_xml(tmp_path: Path, *options: str) -> ScanResult:
+    """`scan --nmap-xml` on the recorded CentOS scan; nmap must not be needed."""
     result = tmp_path / "r.json"
     run = trustscan(
         "scan",
+        *options,
         "--nmap-xml",
         str(FIXTURES / "nmap" / "apache-centos.xml"),
         "--json",
@@ -176,11 +184,17 @@ def test_nmap_xml_is_evaluated_without_running_nmap(tmp_path: Path) -> None:
         env={"TRUSTSCAN_NMAP": "/nonexistent/nmap"},
     )
     assert run.code == 0, run.err
-    loaded = read(result)
+    return read(result)
+
+
+def test_nmap_xml_is_evaluated_without_running_nmap(tmp_path: Path) -> None:
+    loaded = _scan_recorded_xml(tmp_path)
     assert loaded.nmap.source.endswith("apache-centos.xml")
     assert {f.rule_id for f in loaded.findings} == {
         "apache-httpd-eol",
         "apache-httpd-known-vulnerabilities",
+        # 999 ports answered with a reset in the recorded scan.
+        "host-no-packet-filter",
     }
 
 
@@ -307,3 +321,21 @@ def test_progress_bar_only_on_a_terminal(lab: Lab) -> None:
     assert "1/1 hosts" in shown
     assert _stderr_on_a_terminal(*args, "--quiet") == ""
     assert "scanning [" not in trustscan(*args).err  # stderr is a pipe
+
+
+@pytest.mark.parametrize("command", [["local"], ["scan", "127.0.0.1"]])
+def test_unwritable_output_fails_before_any_work(tmp_path: Path, command: list[str]) -> None:
+    missing = tmp_path / "no-such-dir" / "result.json"
+    run = trustscan(*command, "--json", str(missing), env={"TRUSTSCAN_NMAP": "/nonexistent/nmap"})
+    assert run.code == 2
+    assert run.err.strip() == (
+        f"trustscan: error: cannot write {missing}: directory {missing.parent} does not exist"
+    )
+
+
+def test_scan_local_with_imported_xml_adds_this_machine(tmp_path: Path) -> None:
+    loaded = _scan_recorded_xml(tmp_path, "--local")
+    assert [h.status for h in loaded.hosts] == ["up", "local"]
+    local = loaded.hosts[1].address
+    assert any(o.host == local and o.key == "local.firewall" for o in loaded.observations)
+    assert any(f.host == local and f.rule_id.startswith("local-") for f in loaded.findings)

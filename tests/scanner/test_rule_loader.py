@@ -37,6 +37,7 @@ rules:
         ("missing-trust.yaml", 3, "'trust' is a required property"),
         ("two-key-condition.yaml", 7, "a condition is one key"),
         ("bad-version-specifier.yaml", 9, "'>>2.4' is not a version specifier"),
+        ("host-rule-with-service-condition.yaml", 10, "`product` looks at a service"),
     ],
 )
 def test_bad_rule_file_problem_has_file_and_line(name: str, line: int, says: str) -> None:
@@ -55,6 +56,7 @@ def test_lint_collects_every_problem_of_a_directory() -> None:
     assert rules == []
     assert sorted((p.path.name, p.line) for p in problems) == [
         ("bad-version-specifier.yaml", 9),
+        ("host-rule-with-service-condition.yaml", 10),
         ("invalid-yaml.yaml", 5),
         ("missing-trust.yaml", 3),
         ("two-key-condition.yaml", 7),
@@ -66,8 +68,8 @@ def test_load_rules_raises_with_every_problem() -> None:
     with pytest.raises(RuleLoadError) as info:
         load_rules([BAD])
     assert isinstance(info.value, InputError)
-    assert len(info.value.problems) == 5
-    assert "(and 4 more)" in str(info.value)
+    assert len(info.value.problems) == 6
+    assert "(and 5 more)" in str(info.value)
 
 
 def test_duplicate_rule_id_across_files(tmp_path: Path) -> None:

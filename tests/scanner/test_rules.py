@@ -8,7 +8,7 @@ from scanner.model import Confidence, Finding, Host, Observation, Severity
 from scanner.resources import builtin_rules_dir
 from scanner.rule_loader import load_rules
 from scanner.rules import Rule, evaluate, fingerprint
-from tests.factories import make_host, make_observation, make_service
+from tests.factories import DEFAULT_ADDRESS, make_host, make_observation, make_service
 
 
 @pytest.fixture(scope="module")
@@ -357,3 +357,98 @@ def test_any_stops_at_first_match_and_keeps_its_evidence(tmp_path: Path) -> None
 
 def test_no_services_no_findings(condition_rules: tuple[Rule, ...]) -> None:
     assert evaluate([make_host(services=())], [], condition_rules) == ()
+
+
+def _posture(value: str, answering: int, host: str = DEFAULT_ADDRESS) -> tuple[Observation, ...]:
+    return (
+        make_observation(
+            host=host, port=None, probe="firewall", key="firewall.posture", value=value, evidence=""
+        ),
+        make_observation(
+            host=host,
+            port=None,
+            probe="firewall",
+            key="firewall.answering_ports",
+            value=str(answering),
+            evidence="",
+        ),
+    )
+
+
+_HOST_RULE = """\
+rules:
+  - id: no-filter
+    title: No packet filter on the host
+    severity: medium
+    scope: host
+    match:
+      all:
+        - host_observation: {key: firewall.posture, equals: unfiltered}
+        - host_observation: {key: firewall.answering_ports, at_least: 100}
+    description: A host rule, matched once per host against host observations.
+    remediation: Put a filter in front of the host; this is a test rule.
+    references: [https://example.org/host]
+    trust: {data_at_stake: [everything], impact: A test rule that matters to nobody.}
+  - id: web-reachable
+    title: Web server reachable
+    severity: low
+    match:
+      all:
+        - state: open
+        - service: http
+    raise_severity:
+      - when: {host_observation: {key: firewall.posture, equals: unfiltered}}
+        severity: high
+        because: nothing filters the host, so the test says high.
+      - when: {port: 80}
+        severity: medium
+        because: port 80 is the test's medium case.
+    description: A service rule raised by a fact about its host.
+    remediation: Filter the web server; this is a test rule.
+    references: [https://example.org/raise]
+    trust: {data_at_stake: [everything], impact: A test rule that matters to nobody.}
+"""
+
+
+def _host_rules(tmp_path: Path) -> tuple[Rule, ...]:
+    (tmp_path / "host.yaml").write_text(_HOST_RULE, encoding="utf-8")
+    return load_rules([tmp_path])
+
+
+def test_host_rule_matches_once_per_host_without_a_port(tmp_path: Path) -> None:
+    host = make_host(services=(make_service(port=80), make_service(port=443)))
+    findings = evaluate([host], _posture("unfiltered", 998), _host_rules(tmp_path))
+    (finding,) = [f for f in findings if f.rule_id == "no-filter"]
+    assert (finding.port, finding.protocol, finding.service) == (None, "", "")
+    assert "firewall: firewall.answering_ports = 998" in finding.evidence
+
+
+def test_host_rule_threshold_and_other_hosts(tmp_path: Path) -> None:
+    rules = _host_rules(tmp_path)
+    assert "no-filter" not in _matches(rules, make_host(), _posture("unfiltered", 99))
+    other = _posture("unfiltered", 999, host="127.0.0.99")
+    assert "no-filter" not in _matches(rules, make_host(), other)
+    # A host with no services still gets host findings.
+    assert "no-filter" in _matches(rules, make_host(services=()), _posture("unfiltered", 100))
+
+
+def test_raise_severity_takes_the_highest_that_holds(tmp_path: Path) -> None:
+    rules = _host_rules(tmp_path)
+    web = [f for f in evaluate([make_host()], (), rules) if f.rule_id == "web-reachable"]
+    assert web[0].severity is Severity.MEDIUM
+    assert web[0].notes[0].startswith("Severity raised from low to medium: port 80")
+    raised = evaluate([make_host()], _posture("unfiltered", 5), rules)
+    (finding,) = [f for f in raised if f.rule_id == "web-reachable"]
+    assert finding.severity is Severity.HIGH
+    assert "nothing filters the host" in finding.notes[0]
+    assert "firewall: firewall.posture = unfiltered" in finding.evidence
+    on_8080 = make_host(services=(make_service(port=8080),))
+    (plain,) = [f for f in evaluate([on_8080], (), rules) if f.rule_id == "web-reachable"]
+    assert plain.severity is Severity.LOW
+    assert plain.notes == ()
+
+
+def test_state_condition(tmp_path: Path) -> None:
+    rules = _host_rules(tmp_path)
+    filtered = make_host(services=(make_service(state="open|filtered"),))
+    assert "web-reachable" not in _matches(rules, filtered)

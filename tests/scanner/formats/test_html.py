@@ -11,7 +11,7 @@ from markupsafe import escape
 
 from scanner.formats import OutputFormat, formatter_for
 from scanner.model import ScanResult
-from tests.factories import make_finding, make_host, make_result, make_service
+from tests.factories import make_finding, make_host, make_observation, make_result, make_service
 from tests.support import FIXTURES
 
 HOSTILE = "<script>alert(1)</script>"
@@ -85,3 +85,24 @@ def test_hostile_nmap_xml_end_to_end(tmp_path: Path) -> None:
     assert "&lt;script&gt;" in html
     assert "\x9b" not in html
     assert "\x7f" not in html
+
+
+def test_each_host_shows_its_packet_filter_posture() -> None:
+    result = make_result(
+        hosts=(make_host(),),
+        observations=(
+            make_observation(
+                port=None,
+                probe="firewall",
+                key="firewall.posture",
+                value="partially-filtered",
+                evidence="nmap scan of 1000 TCP ports: 1 open; 2 closed (reset); 997 <filtered>",
+            ),
+            make_observation(port=None, probe="firewall", key="firewall.probed_ports", value="9"),
+        ),
+        findings=(),
+    )
+    html = formatter_for(OutputFormat.HTML).format(result)
+    assert "<dt>Packet filter &middot; From the network</dt><dd><strong>partially filtered" in html
+    assert "997 &lt;filtered&gt;" in html
+    assert "firewall.probed_ports" not in html

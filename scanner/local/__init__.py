@@ -1,0 +1,1 @@
+"""`trustscan local`: audits of the machine trustscan runs on."""
