@@ -12,10 +12,12 @@ import click
 from scanner import __version__
 from scanner.ack_scan import FirewallProbe
 from scanner.checkpoint import partial_path
+from scanner.credentials import load_credentials
 from scanner.discovery import DiscoveryOptions
 from scanner.errors import TrustscanError
 from scanner.model import ScanResult
 from scanner.outputs import FailOn, ensure_writable, exceeds, summary_line, write_outputs
+from scanner.probes import ProbeContext
 from scanner.progress import TerminalProgress, wants_progress
 from scanner.resources import builtin_rules_dir
 from scanner.rule_loader import lint, load_rules
@@ -161,6 +163,29 @@ def _outputs(command: Callable[..., Any]) -> Callable[..., Any]:
     help="Continue a scan that was interrupted: skip the batches saved in JSON.partial.",
 )
 @click.option(
+    "--credentials",
+    "credentials_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="A YAML file of data-store credentials to log in with (never on the command line).",
+)
+@click.option(
+    "--try-default-credentials",
+    is_flag=True,
+    help="Also try a short list of vendor default passwords on data stores.",
+)
+@click.option(
+    "--inspect-data",
+    is_flag=True,
+    help="Sample a few values per column through the personal-data detectors (masked).",
+)
+@click.option(
+    "--sample-size",
+    type=click.IntRange(1, 100),
+    default=20,
+    show_default=True,
+    help="Values sampled per column, field or key pattern with --inspect-data.",
+)
+@click.option(
     "--local",
     "with_local",
     is_flag=True,
@@ -185,6 +210,10 @@ def scan(
     assume_up: bool,
     firewall_probe: str,
     resume: bool,
+    credentials_file: Path | None,
+    try_default_credentials: bool,
+    inspect_data: bool,
+    sample_size: int,
     with_local: bool,
     quiet: bool,
 ) -> None:
@@ -224,6 +253,14 @@ def scan(
                     rules,
                     tuple(sources),
                     options,
+                    probes=ProbeContext(
+                        credentials=(
+                            load_credentials(credentials_file) if credentials_file else ()
+                        ),
+                        try_default_credentials=try_default_credentials,
+                        inspect_data=inspect_data,
+                        sample_size=sample_size,
+                    ),
                     firewall_probe=FirewallProbe(firewall_probe),
                 ),
                 [progress] if progress is not None else [],

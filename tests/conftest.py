@@ -1,4 +1,5 @@
-"""Session-wide test set-up: real nmap, and the demo lab on its own loopback block."""
+"""Session-wide test set-up: real nmap, the demo lab on its own loopback block,
+and real data stores."""
 
 from __future__ import annotations
 
@@ -7,12 +8,24 @@ from collections.abc import Iterator
 import pytest
 
 from fixtures.lab.servers import Lab, start
+from tests.datastores import Stores
 from tests.support import LAB_PREFIX
 
 
 @pytest.fixture(scope="session")
 def lab() -> Iterator[Lab]:
     running = start(LAB_PREFIX)
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture(scope="session")
+def stores() -> Iterator[Stores]:
+    """Real PostgreSQL, MariaDB, Redis and Memcached on 127.0.40.x, seeded with
+    fake customers; each kind starts the first time a test asks for it."""
+    running = Stores()
     try:
         yield running
     finally:

@@ -52,11 +52,14 @@ class Namespace:
         return ["ip", "netns", "exec", self.name, *command]
 
     def run(
-        self, command: Sequence[str], user: str | None = None, check: bool = True
+        self, command: Sequence[str], unprivileged: bool = False, check: bool = True
     ) -> subprocess.CompletedProcess[str]:
         inner = list(command)
-        if user is not None:
-            inner = ["runuser", "-u", user, "--", *inner]
+        if unprivileged:
+            # Root without any capability: what a user without the rights to
+            # read firewall rules gets, with this environment's Python still
+            # reachable (it may live under /root).
+            inner = ["setpriv", "--bounding-set=-all", "--inh-caps=-all", "--", *inner]
         done = subprocess.run(
             self.argv(inner),
             capture_output=True,
@@ -72,13 +75,10 @@ class Namespace:
             )
         return done
 
-    def trustscan(self, *args: str, user: str | None = None) -> subprocess.CompletedProcess[str]:
-        """Run trustscan inside the namespace, as this Python runs it (or, for
-        another user, as the system's Python with this one's packages)."""
+    def trustscan(self, *args: str, unprivileged: bool = False) -> subprocess.CompletedProcess[str]:
+        """Run trustscan inside the namespace, as this Python runs it."""
         command = [sys.executable, "-m", "scanner", *args]
-        if user is not None:
-            command = [*python_for_other_users(), "-m", "scanner", *args]
-        return self.run(command, user=user, check=False)
+        return self.run(command, unprivileged=unprivileged, check=False)
 
     def load_nft(self, ruleset: str) -> None:
         path = self.workdir / "ruleset.nft"
@@ -122,33 +122,6 @@ _CONNECT = (
     "s=socket.socket();s.settimeout(1)\n"
     "sys.exit(0 if s.connect_ex(('127.0.0.1',{port}))==0 else 1)"
 )
-
-
-def python_for_other_users() -> list[str]:
-    """The system Python with this environment's packages on its path.
-
-    This interpreter may live where other users cannot reach (a pyenv build
-    under /root); Debian's python3 of the same version can load the same
-    packages. Tests that need it skip when there is none.
-    """
-    system = Path("/usr/bin/python3")
-    wanted = f"{sys.version_info.major}.{sys.version_info.minor}"
-    if not system.exists():
-        pytest.skip("no /usr/bin/python3 for running trustscan as another user")
-    found = subprocess.run(
-        [
-            str(system),
-            "-c",
-            "import sys; print(f'{sys.version_info.major}.{sys.version_info.minor}')",
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout.strip()
-    if found != wanted:
-        pytest.skip(f"/usr/bin/python3 is {found}, not {wanted}: cannot load this venv's packages")
-    paths = [str(REPO), *(p for p in sys.path if p.endswith("site-packages"))]
-    return ["env", f"PYTHONPATH={os.pathsep.join(paths)}", str(system)]
 
 
 @contextlib.contextmanager

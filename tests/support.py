@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -18,3 +21,24 @@ EMPTY_HOST = f"{LAB_PREFIX}.200"
 _NO_NMAP = "nmap is not installed (apt-get install nmap; .ci/run installs it)"
 requires_nmap = pytest.mark.skipif(shutil.which("nmap") is None, reason=_NO_NMAP)
 requires_root = pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
+
+
+@dataclass(frozen=True)
+class Run:
+    """What the trustscan CLI did, run as this Python runs it."""
+
+    code: int
+    out: str
+    err: str
+
+
+def trustscan(*args: str, env: dict[str, str] | None = None) -> Run:
+    proc = subprocess.run(
+        [sys.executable, "-m", "scanner", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env={**os.environ, **(env or {})},
+    )
+    return Run(proc.returncode, proc.stdout, proc.stderr)

@@ -255,6 +255,21 @@ def _frontend_observation(target: str, state: FrontendState) -> Observation | No
     return Observation(target, None, PROBE, f"local.{state.name}", value, evidence)
 
 
+_CAP_NET_ADMIN = 12
+
+
+def may_read_rulesets(status: Path = Path("/proc/self/status")) -> bool:
+    """Reading nftables and iptables needs CAP_NET_ADMIN, which root has unless
+    its capabilities were dropped (a container, setpriv)."""
+    try:
+        for line in status.read_text(encoding="ascii", errors="replace").splitlines():
+            if line.startswith("CapEff:"):
+                return bool(int(line.split()[1], 16) >> _CAP_NET_ADMIN & 1)
+    except (OSError, ValueError, IndexError):
+        pass
+    return os.geteuid() == 0
+
+
 def audit_local(run: Runner = run_command, proc: Path = Path("/proc")) -> LocalAudit:
     target = socket.gethostname() or "localhost"
     reading = read_rulesets(target, run)
@@ -262,7 +277,7 @@ def audit_local(run: Runner = run_command, proc: Path = Path("/proc")) -> LocalA
     observations = [Observation(target, None, PROBE, "local.firewall", verdict.value, why)]
     errors = list(reading.errors)
     if reading.unreadable:
-        hint = "" if os.geteuid() == 0 else " (run trustscan local as root to read them)"
+        hint = "" if may_read_rulesets() else " (run trustscan local as root to read them)"
         errors.extend(
             ProbeError(f"{PROBE}:firewall", target, "unreadable", text + hint)
             for text in reading.unreadable

@@ -16,26 +16,7 @@ from fixtures.lab.servers import Lab
 from scanner.checkpoint import partial_path
 from scanner.model import ScanResult
 from scanner.result_io import read
-from tests.support import FIXTURES, LAB_PREFIX, requires_nmap
-
-
-@dataclass(frozen=True)
-class Run:
-    code: int
-    out: str
-    err: str
-
-
-def trustscan(*args: str, env: dict[str, str] | None = None) -> Run:
-    proc = subprocess.run(
-        [sys.executable, "-m", "scanner", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-        env={**os.environ, **(env or {})},
-    )
-    return Run(proc.returncode, proc.stdout, proc.stderr)
+from tests.support import FIXTURES, LAB_PREFIX, Run, requires_nmap, trustscan
 
 
 def _one_error_line(run: Run) -> str:

@@ -14,6 +14,7 @@ from scanner.local.audit import (
     LocalAudit,
     audit_local,
     firewall_verdict,
+    may_read_rulesets,
     read_rulesets,
 )
 from scanner.local.commands import CommandOutput
@@ -194,3 +195,13 @@ def test_unparsable_output_is_a_probe_error(
     assert error.stage.startswith("local:")
     assert "\n" not in error.message
     assert _facts(audit)["local.firewall"] == "unknown"
+
+
+@pytest.mark.parametrize(
+    ("cap_eff", "expected"),
+    [("000001ffffffffff", True), ("0000000000000000", False), ("0000000000001000", True)],
+)
+def test_reading_rulesets_needs_cap_net_admin(tmp_path: Path, cap_eff: str, expected: bool) -> None:
+    status = tmp_path / "status"
+    status.write_text(f"Name:\tpython3\nCapInh:\t0\nCapEff:\t{cap_eff}\n", encoding="ascii")
+    assert may_read_rulesets(status) is expected
