@@ -186,6 +186,11 @@ def _outputs(command: Callable[..., Any]) -> Callable[..., Any]:
     help="Values sampled per column, field or key pattern with --inspect-data.",
 )
 @click.option(
+    "--ca-file",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="PEM CA certificates to trust besides the system's (an internal CA).",
+)
+@click.option(
     "--local",
     "with_local",
     is_flag=True,
@@ -214,6 +219,7 @@ def scan(
     try_default_credentials: bool,
     inspect_data: bool,
     sample_size: int,
+    ca_file: Path | None,
     with_local: bool,
     quiet: bool,
 ) -> None:
@@ -260,6 +266,7 @@ def scan(
                         try_default_credentials=try_default_credentials,
                         inspect_data=inspect_data,
                         sample_size=sample_size,
+                        ca_file=ca_file,
                     ),
                     firewall_probe=FirewallProbe(firewall_probe),
                 ),

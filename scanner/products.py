@@ -105,3 +105,33 @@ def identify_all(service: Service) -> tuple[ProductVersion, ...]:
         # The distribution named anywhere in the banner built these too.
         found.append(ProductVersion(product, normalise(raw, service.extrainfo), f"{name}/{raw}"))
     return tuple(found)
+
+
+# Software tokens in HTTP headers (`Server: Apache/2.4.49 (Unix) PHP/7.4.3`,
+# `X-Powered-By: PHP/5.3.3`): the same products the banner rules know.
+_HEADER_PRODUCTS = {
+    "apache": "apache-httpd",
+    "nginx": "nginx",
+    "microsoft-iis": "iis",
+    "php": "php",
+    "openssl": "openssl",
+}
+_HEADER_TOKEN = re.compile(
+    r"(?<![\w/.-])(Apache|nginx|Microsoft-IIS|PHP|OpenSSL)/(\d[\w.+~-]*)", re.I
+)
+_MAX_HEADER = 512
+
+
+def products_in_header(text: str) -> tuple[ProductVersion, ...]:
+    """Products and versions named in an HTTP header value, with the header's
+    distribution comment (`(Debian)`) taken into account."""
+    text = text[:_MAX_HEADER]
+    found: list[ProductVersion] = []
+    seen: set[str] = set()
+    for name, raw in _HEADER_TOKEN.findall(text):
+        product = _HEADER_PRODUCTS[name.lower()]
+        if product in seen:
+            continue
+        seen.add(product)
+        found.append(ProductVersion(product, normalise(raw, text), f"{name}/{raw}"))
+    return tuple(found)

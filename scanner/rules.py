@@ -21,7 +21,7 @@ from scanner.model import (
     TrustImpact,
     Vulnerability,
 )
-from scanner.products import ProductVersion, identify_all
+from scanner.products import ProductVersion, identify_all, products_in_header
 from scanner.versions import normalise
 
 # What a host-scope rule's context holds in place of a service: the loader
@@ -92,7 +92,7 @@ def evaluate(
                     findings.append(rule_finding(rule, host, None, ctx, verdict))
         for service in host.services:
             seen = tuple(by_port.get((host.address, service.port), ()))
-            for named in identify_all(service):
+            for named in _products(service, seen):
                 product = attribute(named, host_distro, distributions)
                 ctx = MatchContext(
                     service=service, product=product, observations=seen, host_observations=on_host
@@ -109,6 +109,24 @@ def evaluate(
                 if vulnerable:
                     findings.append(grouped_finding(vulnerable, host, service, ctx))
     return tuple(sorted(findings, key=finding_order))
+
+
+# Observations whose value is an HTTP header that names software: what a web
+# server tells in its headers is checked like what nmap read from its banner.
+HEADER_OBSERVATIONS = ("http.server_header", "http.powered_by")
+
+
+def _products(service: Service, seen: Sequence[Observation]) -> list[ProductVersion]:
+    found = list(identify_all(service))
+    known = {p.product for p in found if p.product}
+    for obs in seen:
+        if obs.key not in HEADER_OBSERVATIONS:
+            continue
+        for named in products_in_header(obs.value):
+            if named.product not in known:
+                known.add(named.product)
+                found.append(named)
+    return found
 
 
 def finding_order(finding: Finding) -> tuple[int, tuple[int, int, str], int, str]:

@@ -11,58 +11,36 @@ so tests compare what trustscan reads against the real package.
 
 from __future__ import annotations
 
-import contextlib
-import os
 import pwd
-import re
 import shutil
-import signal
-import socket
 import subprocess
-import tempfile
-import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-PREFIX = "127.0.30"
-START_TIMEOUT = 30.0
-STOP_TIMEOUT = 10.0
-SETUP_TIMEOUT = 120.0
-# Where Debian puts daemons; a non-root PATH often lacks the sbin directories.
-_SEARCH_PATH = os.pathsep.join(
-    [os.environ.get("PATH", ""), "/usr/sbin", "/usr/bin", "/sbin", "/bin"]
+from fixtures.processes import (
+    SERVER_LOG,
+    Package,
+    StartFailed,
+    Unavailable,
+    account,
+    debian_package,
+    ensure_free,
+    find_program,
+    give,
+    is_root,
+    mariadb,
+    postgres_cluster,
+    run_step,
+    scratch_dir,
+    start_listening,
+    stop_group,
 )
-_LOG_TAIL = 2000
 
-
-class Unavailable(Exception):
-    """The server cannot run here (its program is missing): its tests skip."""
-
-
-class StartFailed(Exception):
-    """The server is installed but did not come up: its tests fail."""
-
-
-@dataclass(frozen=True)
-class Package:
-    name: str
-    version: str  # Debian's full version: 1:9.2p1-2+deb12u3
-
-    @property
-    def upstream(self) -> str:
-        """The upstream release inside the Debian version: 1:9.2p1-2+deb12u3 is 9.2p1."""
-        return upstream_version(self.version)
-
-
-def upstream_version(debian_version: str) -> str:
-    """Drop the epoch (`1:`), the Debian revision (`-2+deb12u3`) and repack
-    suffixes (`+dfsg`, `~rc`) from a Debian package version."""
-    text = re.sub(r"^\d+:", "", debian_version.strip())
-    if "-" in text:
-        text = text.rsplit("-", 1)[0]
-    return re.split(r"[+~]", text, maxsplit=1)[0]
+PREFIX = "127.0.30"
+SETUP_TIMEOUT = 120.0
+_HINT = ".ci/run installs it"  # where a program is missing
 
 
 @dataclass(frozen=True)
@@ -97,16 +75,8 @@ class RunningServer:
     log: Path
 
     def stop(self) -> None:
-        """Terminate the server's process group and wait for it."""
-        if self.process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(STOP_TIMEOUT)
+        """Terminate the server's process group, wait for it, remove its directory."""
+        stop_group(self.process)
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
@@ -125,87 +95,17 @@ class RealServers:
 
 
 def _program(*names: str) -> Path:
-    for name in names:
-        found = shutil.which(name, path=_SEARCH_PATH)
-        if found:
-            return Path(found)
-    raise Unavailable(f"{' / '.join(names)} is not installed (.ci/run installs it)")
-
-
-def _package_of(program: Path) -> Package:
-    """The Debian package that installed `program`, and its version."""
-    if shutil.which("dpkg-query") is None:
-        raise Unavailable("dpkg-query is missing: the real-server tests need a Debian system")
-    for path in dict.fromkeys([program, program.resolve()]):
-        owner = subprocess.run(
-            ["dpkg-query", "-S", str(path)], capture_output=True, text=True, check=False
-        )
-        if owner.returncode != 0:
-            continue
-        name = owner.stdout.split(":", 1)[0].strip()
-        version = subprocess.run(
-            ["dpkg-query", "-W", "-f=${Version}", name],
-            capture_output=True,
-            text=True,
-            check=False,
-        ).stdout.strip()
-        if name and version:
-            return Package(name, version)
-    raise Unavailable(f"{program} does not come from a Debian package dpkg knows")
-
-
-def _is_root() -> bool:
-    return os.geteuid() == 0
+    return find_program(*names, hint=_HINT)
 
 
 def _needs_root(spec: ServerSpec) -> None:
-    if spec.port < 1024 and not _is_root():
+    if spec.port < 1024 and not is_root():
         raise Unavailable(f"{spec.name} listens on port {spec.port}, which needs root")
-
-
-def _account(*names: str) -> str | None:
-    """The first existing user to run a server as (root only), else None."""
-    if not _is_root():
-        return None
-    for name in names:
-        with contextlib.suppress(KeyError):
-            pwd.getpwnam(name)
-            return name
-    return None
-
-
-def _give(path: Path, user: str | None) -> None:
-    if user is not None:
-        shutil.chown(path, user, pwd.getpwnam(user).pw_gid)
-
-
-def _accepts(address: str, port: int) -> bool:
-    try:
-        with socket.create_connection((address, port), timeout=1.0):
-            return True
-    except OSError:
-        return False
 
 
 def _run(argv: Sequence[str], workdir: Path, user: str | None = None) -> None:
     """A set-up step (initdb, ssh-keygen, ...); raise StartFailed with its output."""
-    try:
-        done = subprocess.run(
-            list(argv),
-            cwd=workdir,
-            capture_output=True,
-            text=True,
-            timeout=SETUP_TIMEOUT,
-            check=False,
-            user=user,
-            group=pwd.getpwnam(user).pw_gid if user else None,
-            extra_groups=[] if user else None,
-        )
-    except subprocess.TimeoutExpired:
-        raise StartFailed(f"{argv[0]} did not finish within {SETUP_TIMEOUT:g}s") from None
-    if done.returncode != 0:
-        output = (done.stdout + done.stderr).strip()[-_LOG_TAIL:]
-        raise StartFailed(f"{' '.join(argv)} exited with {done.returncode}: {output}")
+    run_step(argv, workdir, user, timeout=SETUP_TIMEOUT)
 
 
 @dataclass(frozen=True)
@@ -223,7 +123,7 @@ def _apache(spec: ServerSpec, work: Path) -> tuple[Path, Launch]:
     mpm = modules / "mod_mpm_event.so"
     if not mpm.exists():
         raise Unavailable(f"{mpm} is missing (package apache2-bin)")
-    user = _account("www-data", "nobody")
+    user = account("www-data", "nobody")
     group = pwd.getpwnam(user).pw_gid if user else None
     docs = work / "htdocs"
     docs.mkdir()
@@ -257,7 +157,7 @@ def _apache(spec: ServerSpec, work: Path) -> tuple[Path, Launch]:
 
 def _nginx(spec: ServerSpec, work: Path) -> tuple[Path, Launch]:
     program = _program("nginx")
-    user = _account("www-data", "nobody")
+    user = account("www-data", "nobody")
     html = work / "html"
     html.mkdir()
     (html / "index.html").write_text("<html><body>trustscan test</body></html>\n")
@@ -345,29 +245,9 @@ def _vsftpd(spec: ServerSpec, work: Path) -> tuple[Path, Launch]:
     return program, Launch([str(program), str(conf)])
 
 
-def _postgres_bin() -> Path:
-    """The newest installed major version: /usr/lib/postgresql/<major>/bin."""
-    found = sorted(
-        (int(p.parent.parent.name), p.parent)
-        for p in Path("/usr/lib/postgresql").glob("*/bin/postgres")
-        if p.parent.parent.name.isdigit()
-    )
-    if not found:
-        raise Unavailable("PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/postgres)")
-    return found[-1][1]
-
-
 def _postgresql(spec: ServerSpec, work: Path) -> tuple[Path, Launch]:
-    bindir = _postgres_bin()
+    bindir, user, data, sockets = postgres_cluster(work)
     program = bindir / "postgres"
-    user = _account("postgres")
-    if _is_root() and user is None:
-        raise Unavailable("PostgreSQL refuses to run as root and there is no postgres user")
-    data, sockets = work / "data", work / "sockets"
-    for directory in (data, sockets):
-        directory.mkdir(mode=0o700)
-        _give(directory, user)
-    _give(work, user)
     _run([str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust"], work, user)
     argv = [str(program), "-D", str(data), "-p", str(spec.port), "-k", str(sockets)]
     argv += ["-c", f"listen_addresses={spec.address}"]
@@ -375,13 +255,7 @@ def _postgresql(spec: ServerSpec, work: Path) -> tuple[Path, Launch]:
 
 
 def _mariadb(spec: ServerSpec, work: Path) -> tuple[Path, Launch]:
-    program = _program("mariadbd", "mysqld")
-    install = _program("mariadb-install-db", "mysql_install_db")
-    user = _account("mysql") or (pwd.getpwuid(os.geteuid()).pw_name)
-    data = work / "data"
-    data.mkdir(mode=0o750)
-    _give(data, user if _is_root() else None)
-    _give(work, user if _is_root() else None)
+    program, install, user, data = mariadb(work, hint=_HINT)
     common = [
         f"--datadir={data}",
         f"--user={user}",
@@ -407,8 +281,8 @@ def _mariadb(spec: ServerSpec, work: Path) -> tuple[Path, Launch]:
 
 def _redis(spec: ServerSpec, work: Path) -> tuple[Path, Launch]:
     program = _program("redis-server")
-    user = _account("redis")
-    _give(work, user)
+    user = account("redis")
+    give(work, user)
     argv = [str(program), "--bind", spec.address, "--port", str(spec.port)]
     argv += ["--save", "", "--appendonly", "no", "--dir", str(work), "--daemonize", "no"]
     return program, Launch(argv, user)
@@ -417,7 +291,7 @@ def _redis(spec: ServerSpec, work: Path) -> tuple[Path, Launch]:
 def _memcached(spec: ServerSpec, work: Path) -> tuple[Path, Launch]:
     program = _program("memcached")
     argv = [str(program), "-l", spec.address, "-p", str(spec.port), "-U", "0"]
-    user = _account("memcache", "nobody")
+    user = account("memcache", "nobody")
     if user is not None:
         argv += ["-u", user]  # memcached drops root itself
     return program, Launch(argv)
@@ -435,77 +309,15 @@ _PREPARE: dict[str, Callable[[ServerSpec, Path], tuple[Path, Launch]]] = {
 }
 
 
-def _tail(path: Path) -> str:
-    try:
-        return path.read_text(errors="replace").strip()[-_LOG_TAIL:]
-    except OSError:
-        return ""
-
-
-def _logs(work: Path) -> str:
-    parts = []
-    for path in sorted(work.glob("*.log")) + sorted(work.glob("*.err")):
-        text = _tail(path)
-        if text:
-            parts.append(f"{path.name}: {text}")
-    return "\n".join(parts)
-
-
-def _wait_until_listening(spec: ServerSpec, process: subprocess.Popen[bytes], work: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise StartFailed(
-                f"{spec.name} exited with {process.returncode} before listening on "
-                f"{spec.address}:{spec.port}:\n{_logs(work)}"
-            )
-        if _accepts(spec.address, spec.port):
-            return
-        time.sleep(0.1)
-    raise StartFailed(
-        f"{spec.name} did not listen on {spec.address}:{spec.port} within "
-        f"{START_TIMEOUT:g}s:\n{_logs(work)}"
-    )
-
-
 def start_one(spec: ServerSpec) -> RunningServer:
     """Start one server; raise Unavailable or StartFailed."""
     _needs_root(spec)
-    if _accepts(spec.address, spec.port):
-        # Not ours: a system service on 0.0.0.0, or a server a crashed run left.
-        raise StartFailed(
-            f"something already listens on {spec.address}:{spec.port}; stop it "
-            "(e.g. a distribution service bound to 0.0.0.0) and run again"
-        )
-    work = Path(tempfile.mkdtemp(prefix=f"trustscan-{spec.name}-"))
-    # Servers that drop root must reach their files.
-    work.chmod(0o755)
-    try:
+    ensure_free(spec)
+    with scratch_dir(spec.name) as work:
         program, launch = _PREPARE[spec.name](spec, work)
-        package = _package_of(program)
-        log = work / "server.log"
-        with log.open("wb") as out:
-            process = subprocess.Popen(
-                launch.argv,
-                cwd=work,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # its own process group, stopped as one
-                user=launch.user,
-                group=pwd.getpwnam(launch.user).pw_gid if launch.user else None,
-                extra_groups=[] if launch.user else None,
-            )
-        server = RunningServer(spec, package, work, process, log)
-        try:
-            _wait_until_listening(spec, process, work)
-        except BaseException:
-            server.stop()
-            raise
-        return server
-    except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
-        raise
+        package = debian_package(program)
+        process = start_listening(spec, launch.argv, work, launch.user)
+        return RunningServer(spec, package, work, process, work / SERVER_LOG)
 
 
 def start(specs: Sequence[ServerSpec] = SPECS) -> RealServers:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
 from scanner.credentials import StoreCredential
 from scanner.model import Host, Observation, ProbeError, Service
@@ -29,6 +30,8 @@ class ProbeContext:
     max_containers: int = 200  # tables, collections, indexes, key patterns per store
     max_keys: int = 2000  # keys a key-value store's SCAN may visit
     time_budget: float = 60.0  # seconds one store's probe may take in all
+    # A CA bundle to trust besides the system's, for servers with an internal CA.
+    ca_file: Path | None = None
 
     def credentials_for(self, store: str, host: str, port: int) -> tuple[StoreCredential, ...]:
         return tuple(c for c in self.credentials if c.applies(store, host, port))

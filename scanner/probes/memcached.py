@@ -2,7 +2,7 @@
 plaintext, and which key patterns hold personal data.
 
 There is no driver here: a small client for memcached's ASCII protocol
-(doc/protocol.txt) below bounds every read in bytes and time. Only `version`,
+(`memcached_client`) bounds every read in bytes and time. Only `version`,
 `stats`, `lru_crawler metadump all` (memcached 1.4.31 and later) and, with
 `--inspect-data`, `get` of a few small items per key pattern are sent. With
 `-Y` (an auth file) memcached answers `CLIENT_ERROR unauthenticated` until a
@@ -12,42 +12,27 @@ that `set` is sent only to a server that asked for it, so nothing is stored.
 
 from __future__ import annotations
 
-import contextlib
 import re
-import socket
-import urllib.parse
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 
 from scanner.credentials import StoreCredential
 from scanner.model import Host, Observation, Service
 from scanner.probes import ProbeContext, ProbeSpec
-from scanner.probes.redis import (
-    JSON_BYTES,
-    Deadline,
-    KeyTally,
-    LineReply,
-    auth_for,
-    clean,
-    credential_attempts,
-    estimate,
-    exchange_line,
-    scrub_report,
-    socket_problem,
-    summarise_values,
-    tls_handshake,
-    tls_socket,
-)
+from scanner.probes.evidence import clean, scrub_report
+from scanner.probes.keyspace import JSON_BYTES, KeyTally, estimate, summarise_values
+from scanner.probes.logins import auth_for, credentials
+from scanner.probes.memcached_client import Item, Listing, McClient, McError, list_keys
 from scanner.probes.store_report import Auth, Container, StoreReport, Tristate, observations
+from scanner.probes.transport import line_transport
+from scanner.probes.wire import Deadline, LineReply, Target, read_session
 
 STORE = "memcached"
-LINE_BYTES = 2048  # one reply line: keys are at most 250 bytes, 750 URL-encoded
-RECV_BYTES = 16384
-MAX_STATS = 300  # STAT lines read (memcached 1.6 sends about 90)
 # Items whose stored size (key, value and item header) is above this are not
 # fetched: their first bytes are not what a detector needs.
 SAMPLE_ITEM_BYTES = JSON_BYTES + 512
-_AUTH_KEY = b"trustscan-auth"  # any key: memcached ignores it for authentication
+SHORTEST_SECRET = 4  # passwords this short are not scrubbed out of evidence
 # A key safe to put on a command line: printable ASCII, no spaces, 250 bytes at most.
 _SAFE_KEY = re.compile(rb"[!-~]{1,250}")
 _BUSY = "memcached's LRU crawler was busy (a crawl or dump already running): keys not listed"
@@ -55,172 +40,6 @@ _NOT_LISTABLE = (
     "memcached cannot list its keys (lru_crawler metadump answered {!r}: it needs "
     "memcached 1.4.31 or later with the LRU crawler enabled)"
 )
-
-
-class McError(Exception):
-    """The exchange failed; `reason` is ours (never echoes what we sent)."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-class McClient:
-    """memcached's ASCII protocol, just what the probe needs, every read bounded:
-    lines by `line_cap`, values by the caller's cap, every wait by the per-read
-    timeout cut short by the probe's deadline."""
-
-    def __init__(
-        self, sock: socket.socket, deadline: Deadline, timeout: float, line_cap: int = LINE_BYTES
-    ) -> None:
-        self._sock = sock
-        self._deadline = deadline
-        self._timeout = timeout
-        self._line_cap = line_cap
-        self._buffer = bytearray()
-
-    @classmethod
-    def open(
-        cls, address: str, port: int, tls: bool, timeout: float, deadline: Deadline
-    ) -> McClient:
-        if deadline.expired:
-            raise McError("the time budget ran out")
-        try:
-            sock = socket.create_connection((address, port), timeout=deadline.timeout(timeout))
-            if tls:
-                sock = tls_socket(sock)
-        except OSError as exc:
-            raise McError(socket_problem(exc)) from None
-        return cls(sock, deadline, timeout)
-
-    def close(self) -> None:
-        with contextlib.suppress(OSError):
-            self._sock.close()
-
-    def send(self, data: bytes) -> None:
-        try:
-            self._sock.settimeout(self._deadline.timeout(self._timeout))
-            self._sock.sendall(data)
-        except OSError as exc:
-            raise McError(socket_problem(exc)) from None
-
-    def _fill(self) -> None:
-        if self._deadline.expired:
-            raise McError("the time budget ran out")
-        try:
-            self._sock.settimeout(self._deadline.timeout(self._timeout))
-            chunk = self._sock.recv(RECV_BYTES)
-        except OSError as exc:
-            raise McError(socket_problem(exc)) from None
-        if not chunk:
-            raise McError("connection closed")
-        self._buffer += chunk
-
-    def line(self) -> bytes:
-        """One reply line without its line end (`\\r\\n`, or `\\n` in metadump)."""
-        while True:
-            end = self._buffer.find(b"\n", 0, self._line_cap + 1)
-            if end >= 0:
-                line = bytes(self._buffer[:end]).rstrip(b"\r")
-                del self._buffer[: end + 1]
-                return line
-            if len(self._buffer) > self._line_cap:
-                raise McError(f"a reply line over {self._line_cap:,} bytes")
-            self._fill()
-
-    def exactly(self, size: int) -> bytes:
-        while len(self._buffer) < size:
-            self._fill()
-        data = bytes(self._buffer[:size])
-        del self._buffer[:size]
-        return data
-
-    def request(self, command: bytes) -> bytes:
-        """Send one command line and read the first reply line."""
-        self.send(command + b"\r\n")
-        return self.line()
-
-    def authenticate(self, username: str, password: str) -> bytes:
-        """memcached's ASCII authentication; the reply line (STORED on success)."""
-        token = f"{username} {password}".encode()
-        self.send(b"set %s 0 0 %d\r\n%s\r\n" % (_AUTH_KEY, len(token), token))
-        return self.line()
-
-    def stats(self, max_bytes: int) -> dict[str, str]:
-        first = self.request(b"stats")
-        stats: dict[str, str] = {}
-        line, read, lines = first, len(first), 1
-        while line != b"END":
-            parts = line.split(b" ", 2)
-            if len(parts) != 3 or parts[0] != b"STAT":
-                raise McError(f"stats answered {clean(line)!r}")
-            stats[clean(parts[1], 60)] = clean(parts[2], 200)
-            if lines >= MAX_STATS or read > max_bytes:
-                raise McError(f"stats sent more than {MAX_STATS} lines or {max_bytes:,} bytes")
-            line = self.line()
-            read, lines = read + len(line), lines + 1
-        return stats
-
-    def get_many(self, keys: Sequence[bytes], value_cap: int) -> dict[bytes, bytes]:
-        """Values of the keys (all safe keys), none larger than value_cap bytes."""
-        self.send(b"get " + b" ".join(keys) + b"\r\n")
-        values: dict[bytes, bytes] = {}
-        for _ in range(len(keys) + 1):
-            header = self.line()
-            if header == b"END":
-                return values
-            parts = header.split(b" ")
-            if len(parts) < 4 or parts[0] != b"VALUE" or not parts[3].isdigit():
-                raise McError(f"get answered {clean(header)!r}")
-            size = int(parts[3])
-            if size > value_cap:
-                raise McError(f"a value of {size:,} bytes (over {value_cap:,})")
-            data = self.exactly(size + 2)
-            values[parts[1]] = data[:size]
-        raise McError("get sent more values than keys asked for")
-
-
-@dataclass(frozen=True)
-class Item:
-    key: bytes  # as stored (URL-decoded from metadump)
-    size: int  # memcached's item size: key, value and header
-
-
-def metadump_item(line: bytes) -> Item | None:
-    """`key=user%3A1%3Aemail exp=-1 la=... cas=1 fetch=no cls=1 size=88` -> Item."""
-    fields = dict(part.split(b"=", 1) for part in line.split(b" ") if b"=" in part)
-    if b"key" not in fields:
-        return None
-    size = fields.get(b"size", b"")
-    return Item(
-        urllib.parse.unquote_to_bytes(fields[b"key"]),
-        int(size) if size.isdigit() else 0,
-    )
-
-
-@dataclass(frozen=True)
-class Listing:
-    items: tuple[Item, ...]
-    complete: bool  # the dump reached END before the limit
-    refused: str = ""  # the first line when the server would not dump
-
-
-def list_keys(client: McClient, limit: int) -> Listing:
-    """Up to `limit` keys from `lru_crawler metadump all`. The client should be
-    closed afterwards: a dump cut short is still streaming."""
-    line = client.request(b"lru_crawler metadump all")
-    items: list[Item] = []
-    while line != b"END":
-        item = metadump_item(line)
-        if item is None:
-            if not items:
-                return Listing((), False, clean(line, 60))
-            raise McError(f"metadump sent {clean(line)!r}")
-        items.append(item)
-        if len(items) >= limit:
-            return Listing(tuple(items), False)
-        line = client.line()
-    return Listing(tuple(items), True)
 
 
 def applies(service: Service) -> bool:
@@ -243,14 +62,7 @@ def plaintext_answer(reply: LineReply) -> Tristate:
 # --- logging in ------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Target:
-    address: str
-    port: int
-    tls: bool
-    ctx: ProbeContext
-    deadline: Deadline
-
+class _Target(Target):
     def open(self) -> McClient:
         return McClient.open(self.address, self.port, self.tls, self.ctx.timeout, self.deadline)
 
@@ -284,7 +96,7 @@ def _try(target: _Target, credential: StoreCredential) -> str:
 
 def _try_credentials(target: _Target, said: list[str]) -> _Login | None:
     ctx = target.ctx
-    for credential in credential_attempts(STORE, target.address, target.port, ctx):
+    for credential in credentials(STORE, target.address, target.port, ctx):
         if not _sendable(credential):
             said.append(f"{credential.label}: a space or line break memcached cannot take")
             continue
@@ -392,11 +204,7 @@ def _containers(reader: _Reader, listing: Listing, total: int | None) -> list[Co
         tally.add(item.key)
         sizes[item.key] = item.size
     if not listing.complete:
-        of = f" of {total:,}" if total is not None else ""
-        reader.gaps.append(
-            f"listed {tally.visited:,}{of} items (--max-keys); "
-            + ("key-pattern record counts are estimated from them" if of else "counts are partial")
-        )
+        reader.gaps.append(f"listed {tally.shortfall(total, 'items (--max-keys)')}")
     patterns = tally.largest(ctx.max_containers)
     if len(tally.counts) > len(patterns):
         reader.gaps.append(f"{len(tally.counts) - len(patterns)} more key pattern(s) not listed")
@@ -442,44 +250,20 @@ def _inventory(reader: _Reader) -> list[Container]:
 
 def report(address: str, port: int, ctx: ProbeContext) -> StoreReport:
     deadline = Deadline.after(ctx.time_budget)
-    version = exchange_line(address, port, b"version\r\n", ctx.timeout, deadline)
-    plaintext = plaintext_answer(version)
-    offered, tls_said = tls_handshake(address, port, deadline.timeout(ctx.timeout))
-    tls_evidence = f"{tls_said}; a plaintext version {version.describe()}"
-    if plaintext is Tristate.NO and offered is not Tristate.YES:
-        return StoreReport(
-            STORE,
-            Auth.UNKNOWN,
-            f"no memcached answer: a plaintext version {version.describe()}",
-            offered,
-            Tristate.UNKNOWN,
-            tls_evidence,
-        )
-    target = _Target(address, port, plaintext is not Tristate.YES, ctx, deadline)
+    speaks = line_transport(address, port, ctx.timeout, deadline, "version", plaintext_answer)
+    if not speaks.usable:
+        return speaks.report(STORE, Auth.UNKNOWN, f"no memcached answer: {speaks.answer}")
+    target = _Target(address, port, speaks.plaintext is not Tristate.YES, ctx, deadline)
     login = _login(target)
-    secrets = [c.password for c in credential_attempts(STORE, address, port, ctx)]
-    base = StoreReport(STORE, login.auth, login.evidence, offered, plaintext, tls_evidence)
+    secrets = [c.password for c in credentials(STORE, address, port, ctx)]
+    base = speaks.report(STORE, login.auth, login.evidence)
     if login.auth not in (Auth.NONE, Auth.SUPPLIED_CREDENTIALS, Auth.DEFAULT_CREDENTIALS):
-        return scrub_report(base, secrets)
+        return scrub_report(base, secrets, SHORTEST_SECRET)
     reader = _Reader(target, login.credential)
-    try:
-        containers = _inventory(reader)
-    except McError as exc:
-        containers = []
-        reader.gaps.append(f"the session ended: {exc.reason}")
-    finally:
-        reader.drop()
+    containers = read_session(partial(_inventory, reader), reader.drop, reader.gaps)
     identity = login.credential.username if login.credential is not None else ""
-    return scrub_report(
-        replace(
-            base,
-            identity=identity,
-            containers=tuple(containers),
-            inspected=ctx.inspect_data,
-            gaps=tuple(reader.gaps),
-        ),
-        secrets,
-    )
+    found = base.with_inventory(identity, containers, reader.gaps, ctx.inspect_data)
+    return scrub_report(found, secrets, SHORTEST_SECRET)
 
 
 def probe(host: Host, service: Service, ctx: ProbeContext) -> tuple[Observation, ...]:

@@ -2,64 +2,50 @@
 collections hold personal data (and how many documents, by its own count).
 
 TLS and plaintext are read at the protocol level (a TLS handshake, and one
-OP_MSG `isMaster` written by hand and read with a byte cap), because a driver
-that falls back cannot tell. pymongo does the rest, read-only: SCRAM login,
+OP_MSG `isMaster` written by hand and read with a byte cap: `mongodb_wire`),
+because a driver that falls back cannot tell. pymongo does the rest, read-only: SCRAM login,
 `listDatabases`, `listCollections`, `count` without a query (collection
 metadata, never a scan). Field names come from the server itself, by an
 aggregation that returns only the key names of a few documents, so no value
 leaves the server unless `--inspect-data` asks for a small `find` whose
 values go straight to the personal-data detectors and are masked there.
-
-The document helpers (`flatten`, `scrub`, `printable`) serve the
-Elasticsearch probe too: both stores hold nested documents.
 """
 
 from __future__ import annotations
 
-import socket
-import ssl
-import struct
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime
-from enum import Enum
 from typing import Any
 
-import bson
-from bson.decimal128 import Decimal128
 from bson.errors import BSONError
 from pymongo import MongoClient
 from pymongo.database import Database
 from pymongo.errors import OperationFailure, PyMongoError
 
-from scanner import __version__, pii
-from scanner.credentials import DEFAULTS, StoreCredential
+from scanner.credentials import StoreCredential
 from scanner.model import Host, Observation, Service
 from scanner.probes import ProbeContext, ProbeSpec
-from scanner.probes.store_report import (
-    Auth,
-    Container,
-    FieldReport,
-    StoreReport,
-    Tristate,
-    observations,
+from scanner.probes.documents import (
+    MAX_DEPTH,
+    NAME_CHARS,
+    Fields,
+    add_field,
+    field_name,
+    flatten,
+    summarise,
 )
+from scanner.probes.evidence import printable, scrub_report
+from scanner.probes.logins import auth_for, credentials, supplied_passwords
+from scanner.probes.mongodb_wire import reply_said, transport
+from scanner.probes.store_report import Auth, Container, StoreReport, Tristate, observations
+from scanner.probes.wire import USER_AGENT, bracketed
 
 STORE = "mongodb"
-USER_AGENT = f"trustscan/{__version__} (security audit)"
 # Databases the server keeps for itself: users, replication, sharding.
 SYSTEM_DATABASES = frozenset({"admin", "local", "config"})
-MAX_DEPTH = 3  # a.b.c: deep enough for addresses and profiles, bounded for hostile documents
-MAX_FIELDS = 100  # field names per collection or index
-_OP_MSG = 2013
-_HEADER = struct.Struct("<iiii")  # messageLength, requestID, responseTo, opCode
-_MAX_SAID = 200
-_MAX_NAME = 120
-_MAX_VALUE = 512  # characters of one sampled string: enough for any detector
 UNAUTHORIZED = 13  # "command listDatabases requires authentication"
 
-Document = Mapping[str, Any]
 Client = MongoClient[dict[str, Any]]
 
 
@@ -71,224 +57,14 @@ def applies(service: Service) -> bool:
     )
 
 
-# --- helpers shared with the Elasticsearch probe ---------------------------
-
-
-def printable(text: str, limit: int = _MAX_SAID) -> str:
-    """A target's words as one bounded, printable line."""
-    cleaned = "".join(c if c.isprintable() else "?" for c in " ".join(text.split()))
-    return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"
-
-
-def _scalar(value: object) -> object | None:
-    """A value the detectors can read, bounded; None for what they cannot."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, str):
-        return value[:_MAX_VALUE]
-    if isinstance(value, int | float):
-        return value
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, Decimal128):
-        return str(value)
-    return None
-
-
-def _add(fields: dict[str, list[object]], name: str) -> list[object] | None:
-    if name not in fields and len(fields) >= MAX_FIELDS:
-        return None
-    return fields.setdefault(name, [])
-
-
-def _flatten_into(
-    document: Mapping[Any, Any], prefix: str, depth: int, fields: dict[str, list[object]]
-) -> None:
-    for key, value in document.items():
-        name = prefix + printable(str(key), _MAX_NAME)
-        values = _add(fields, name)
-        if values is None:
-            return
-        if isinstance(value, Mapping):
-            if depth < MAX_DEPTH:
-                _flatten_into(value, name + ".", depth + 1, fields)
-            continue
-        # Arrays count as their field: their scalar items are its values.
-        items = value if isinstance(value, list) else [value]
-        values.extend(v for v in map(_scalar, items[:20]) if v is not None)
-
-
-def flatten(documents: Iterable[Mapping[Any, Any]]) -> dict[str, list[object]]:
-    """Dotted field names (`address.city`, depth <= 3, at most 100) with their
-    sampled scalar values, in the order the documents first show them."""
-    fields: dict[str, list[object]] = {}
-    for document in documents:
-        _flatten_into(document, "", 1, fields)
-    return fields
-
-
-def summarise(fields: Mapping[str, Sequence[object]], container: str) -> tuple[FieldReport, ...]:
-    return tuple(pii.summarise_field(name, container, values) for name, values in fields.items())
-
-
-def _scrub_text(text: str, secrets: Sequence[str]) -> str:
-    for secret in secrets:
-        text = text.replace(secret, "***")
-    return text
-
-
-def scrub(report: StoreReport, secrets: Sequence[str]) -> StoreReport:
-    """The report with every supplied password blanked out, wherever a hostile
-    server may have echoed it (an error message, an index name)."""
-    secrets = [s for s in secrets if s]
-    if not secrets:
-        return report
-
-    def clean(text: str) -> str:
-        return _scrub_text(text, secrets)
-
-    containers = tuple(
-        replace(
-            c,
-            name=clean(c.name),
-            fields=tuple(
-                replace(f, name=clean(f.name), masked_examples=tuple(map(clean, f.masked_examples)))
-                for f in c.fields
-            ),
-        )
-        for c in report.containers
-    )
-    return replace(
-        report,
-        auth_evidence=clean(report.auth_evidence),
-        tls_evidence=clean(report.tls_evidence),
-        identity=clean(report.identity),
-        containers=containers,
-        gaps=tuple(map(clean, report.gaps)),
-    )
-
-
-def supplied_passwords(ctx: ProbeContext, store: str, address: str, port: int) -> list[str]:
-    # Vendor defaults are public; only the user's own passwords are secrets.
-    return [c.password for c in ctx.credentials_for(store, address, port) if c.password]
-
-
-# --- transport: TLS and plaintext, by hand ---------------------------------
-
-
-def tls_handshake(address: str, port: int, timeout: float) -> tuple[Tristate, str]:
-    """Whether the port completes a TLS handshake (the certificate is not judged here)."""
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    try:
-        with (
-            socket.create_connection((address, port), timeout=timeout) as raw,
-            context.wrap_socket(raw) as tls,
-        ):
-            return Tristate.YES, f"TLS handshake completed ({tls.version()})"
-    except ssl.SSLError as exc:
-        return Tristate.NO, f"no TLS handshake ({printable(exc.reason or type(exc).__name__)})"
-    except (ConnectionResetError, BrokenPipeError):
-        return Tristate.NO, "no TLS handshake (the server hung up on the ClientHello)"
-    except TimeoutError:
-        return Tristate.UNKNOWN, f"no answer to a TLS ClientHello within {timeout:g} s"
-    except OSError as exc:
-        return Tristate.UNKNOWN, f"TLS handshake: {printable(exc.strerror or type(exc).__name__)}"
-
-
-class Plaintext(Enum):
-    ANSWERED = "answered"
-    HUNG_UP = "hung-up"  # connected, then closed: TLS-only servers do this
-    FAILED = "failed"  # refused, timed out, or not MongoDB's protocol
-
-
-class _NotMongo(Exception):
-    """Bytes that are not a MongoDB reply."""
-
-
-def op_msg(document: Document, request_id: int = 1) -> bytes:
-    """One OP_MSG with a single kind-0 section (the MongoDB wire protocol)."""
-    body = struct.pack("<I", 0) + b"\x00" + bson.encode(document)
-    return _HEADER.pack(_HEADER.size + len(body), request_id, 0, _OP_MSG) + body
-
-
-def _receive(conn: socket.socket, size: int, deadline: float) -> bytes:
-    data = b""
-    while len(data) < size:
-        if time.monotonic() > deadline:
-            raise TimeoutError("reply too slow")  # a server dripping bytes
-        chunk = conn.recv(size - len(data))
-        if not chunk:
-            raise ConnectionResetError("closed mid-message")
-        data += chunk
-    return data
-
-
-def _read_reply(conn: socket.socket, max_bytes: int, timeout: float) -> dict[str, Any]:
-    deadline = time.monotonic() + 2 * timeout
-    header = conn.recv(_HEADER.size)
-    if not header:
-        raise ConnectionResetError("closed without a reply")
-    header += _receive(conn, _HEADER.size - len(header), deadline)
-    length, _, _, opcode = _HEADER.unpack(header)
-    if opcode != _OP_MSG or not _HEADER.size + 5 < length <= max_bytes:
-        raise _NotMongo(
-            f"not a MongoDB message (opCode {opcode}, length {length}, cap {max_bytes})"
-        )
-    payload = _receive(conn, length - _HEADER.size, deadline)
-    if payload[4] != 0:
-        raise _NotMongo("the reply's first section is not a document")
-    try:
-        return bson.decode(payload[5 : 5 + int.from_bytes(payload[5:9], "little")])
-    except (BSONError, IndexError, RecursionError) as exc:
-        raise _NotMongo(f"the reply is not BSON ({type(exc).__name__})") from None
-
-
-def plaintext_hello(address: str, port: int, ctx: ProbeContext) -> tuple[Plaintext, str]:
-    """Send `isMaster` in the clear, as any MongoDB client's first message does."""
-    try:
-        with socket.create_connection((address, port), timeout=ctx.timeout) as conn:
-            conn.sendall(op_msg({"isMaster": 1, "$db": "admin"}))
-            reply = _read_reply(conn, ctx.max_bytes, ctx.timeout)
-    except (ConnectionResetError, BrokenPipeError):
-        return Plaintext.HUNG_UP, "a plaintext isMaster got no reply (the server hung up)"
-    except TimeoutError:
-        return Plaintext.FAILED, f"no reply to a plaintext isMaster within {ctx.timeout:g} s"
-    except OSError as exc:
-        return Plaintext.FAILED, f"plaintext isMaster: {printable(exc.strerror or str(exc))}"
-    except _NotMongo as exc:
-        return Plaintext.FAILED, f"a plaintext isMaster got an answer, but {exc}"
-    if reply.get("ok") != 1:
-        return Plaintext.FAILED, f"plaintext isMaster failed: {_reply_said(reply)}"
-    return Plaintext.ANSWERED, "plaintext isMaster answered"
-
-
-def _transport(tls: Tristate, plain: Plaintext) -> Tristate:
-    if plain is Plaintext.ANSWERED:
-        return Tristate.YES
-    if plain is Plaintext.HUNG_UP and tls is Tristate.YES:
-        return Tristate.NO  # net.tls.mode requireTLS
-    return Tristate.UNKNOWN
-
-
 # --- the driver: login and inventory ---------------------------------------
-
-
-def _reply_said(reply: Document) -> str:
-    name = reply.get("codeName") or "error"
-    return printable(f"{name} ({reply.get('code', '?')}): {reply.get('errmsg', '')}")
 
 
 def said(exc: BaseException) -> str:
     """What the server (or the driver) said, one bounded line, never a password."""
     if isinstance(exc, OperationFailure) and exc.details:
-        return _reply_said(exc.details)
+        return reply_said(exc.details)
     return printable(f"{type(exc).__name__}: {exc}")
-
-
-def _host(address: str) -> str:
-    return f"[{address}]" if ":" in address else address
 
 
 def _client(
@@ -315,7 +91,7 @@ def _client(
             "password": credential.password,
             "authSource": credential.database or "admin",
         }
-    return MongoClient(_host(address), port, **options)
+    return MongoClient(bracketed(address), port, **options)
 
 
 class _Garbage(Exception):
@@ -338,13 +114,6 @@ class Login:
     identity: str = ""
     databases: tuple[str, ...] = ()
     gaps: tuple[str, ...] = ()
-
-
-def _attempts(address: str, port: int, ctx: ProbeContext) -> list[StoreCredential]:
-    attempts = list(ctx.credentials_for(STORE, address, port))
-    if ctx.try_default_credentials:
-        attempts += [c for c in DEFAULTS if c.store == STORE]
-    return attempts
 
 
 def _anonymous(address: str, port: int, ctx: ProbeContext, tls: bool) -> Login | str:
@@ -373,7 +142,7 @@ def _with_credential(
     except (PyMongoError, BSONError) as exc:
         client.close()
         return f"{credential.label}: {said(exc)}"
-    auth = Auth.DEFAULT_CREDENTIALS if credential.source == "default" else Auth.SUPPLIED_CREDENTIALS
+    auth = auth_for(credential)
     try:
         databases, gaps = list_databases(client), []
     except (PyMongoError, BSONError, _Garbage) as exc:
@@ -393,7 +162,7 @@ def login(address: str, port: int, ctx: ProbeContext, tls: bool) -> Login:
     if isinstance(first, Login):
         return first
     tried = [f"without credentials: {first}"]
-    for credential in _attempts(address, port, ctx):
+    for credential in credentials(STORE, address, port, ctx):
         outcome = _with_credential(address, port, ctx, tls, credential)
         if isinstance(outcome, Login):
             return replace(outcome, evidence=f"listDatabases {tried[0]}; {outcome.evidence}")
@@ -419,23 +188,21 @@ def keys_pipeline(sample_size: int) -> list[dict[str, Any]]:
     ]
 
 
-def _names_into(entries: object, prefix: str, depth: int, fields: dict[str, list[object]]) -> None:
+def _names_into(entries: object, prefix: str, depth: int, fields: Fields) -> None:
     if not isinstance(entries, list):
         return
     for entry in entries:
         if not isinstance(entry, Mapping) or not isinstance(entry.get("k"), str):
             continue
-        name = prefix + printable(entry["k"], _MAX_NAME)
-        if _add(fields, name) is None:
+        name = field_name(prefix, entry["k"])
+        if add_field(fields, name) is None:
             return
         if depth < MAX_DEPTH:
             _names_into(entry.get("s"), name + ".", depth + 1, fields)
 
 
-def _field_names(
-    client: Client, database: str, collection: str, ctx: ProbeContext
-) -> dict[str, list[object]]:
-    fields: dict[str, list[object]] = {}
+def _field_names(client: Client, database: str, collection: str, ctx: ProbeContext) -> Fields:
+    fields: Fields = {}
     ms = max(1, int(ctx.timeout * 1000))
     pipeline = keys_pipeline(ctx.sample_size)
     with client[database][collection].aggregate(pipeline, maxTimeMS=ms) as cursor:
@@ -444,9 +211,7 @@ def _field_names(
     return fields
 
 
-def _sampled_fields(
-    client: Client, database: str, collection: str, ctx: ProbeContext
-) -> dict[str, list[object]]:
+def _sampled_fields(client: Client, database: str, collection: str, ctx: ProbeContext) -> Fields:
     ms = max(1, int(ctx.timeout * 1000))
     found = client[database][collection].find(
         {}, limit=ctx.sample_size, batch_size=ctx.sample_size, max_time_ms=ms
@@ -482,7 +247,7 @@ def _collections(client: Client, database: str, limit: int) -> list[str]:
 def _container(
     client: Client, database: str, collection: str, ctx: ProbeContext, gaps: list[str]
 ) -> Container:
-    name = printable(f"{database}.{collection}", 2 * _MAX_NAME)  # the server's words: bounded
+    name = printable(f"{database}.{collection}", 2 * NAME_CHARS)  # the server's words: bounded
     try:
         records = _records(client, database, collection, ctx)
     except (PyMongoError, BSONError) as exc:
@@ -531,29 +296,22 @@ def inventory(
 
 def report(address: str, port: int, ctx: ProbeContext) -> StoreReport:
     deadline = time.monotonic() + ctx.time_budget
-    tls, tls_said = tls_handshake(address, port, ctx.timeout)
-    plain, plain_said = plaintext_hello(address, port, ctx)
-    plaintext = _transport(tls, plain)
-    transport = StoreReport(STORE, Auth.UNKNOWN, "", tls, plaintext, f"{tls_said}; {plain_said}")
-    if plaintext is Tristate.UNKNOWN and tls is not Tristate.YES:
-        return replace(transport, auth_evidence=f"no MongoDB answer: {plain_said}")
-    secrets = supplied_passwords(ctx, STORE, address, port)
-    session = login(address, port, ctx, tls=plaintext is not Tristate.YES)
-    found = replace(transport, auth=session.auth, auth_evidence=session.evidence)
+    speaks = transport(address, port, ctx)
+    if not speaks.usable:
+        return speaks.report(STORE, Auth.UNKNOWN, f"no MongoDB answer: {speaks.answer}")
+    secrets = supplied_passwords(STORE, address, port, ctx)
+    session = login(address, port, ctx, tls=speaks.plaintext is not Tristate.YES)
+    found = speaks.report(STORE, session.auth, session.evidence)
     if session.client is None:
-        return scrub(found, secrets)
+        return scrub_report(found, secrets)
     try:
         containers, gaps = inventory(session.client, session.databases, ctx, deadline)
     finally:
         session.client.close()
-    full = replace(
-        found,
-        identity=session.identity,
-        containers=tuple(containers),
-        inspected=ctx.inspect_data,
-        gaps=session.gaps + tuple(gaps),
+    full = found.with_inventory(
+        session.identity, containers, session.gaps + tuple(gaps), ctx.inspect_data
     )
-    return scrub(full, secrets)
+    return scrub_report(full, secrets)
 
 
 def probe(host: Host, service: Service, ctx: ProbeContext) -> tuple[Observation, ...]:

@@ -10,32 +10,26 @@ limit; values are sampled only with `--inspect-data`, and only to be masked.
 from __future__ import annotations
 
 import socket
-import ssl
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 
 import pymysql
 import pymysql.cursors
 
-from scanner import pii
-from scanner.credentials import DEFAULTS, StoreCredential
 from scanner.model import Host, Observation, Service
 from scanner.probes import ProbeContext, ProbeSpec
-from scanner.probes.store_report import (
-    Auth,
-    Container,
-    FieldReport,
-    StoreReport,
-    Tristate,
-    observations,
-)
+from scanner.probes.evidence import server_message
+from scanner.probes.logins import Attempt, attempts, none_accepted
+from scanner.probes.store_report import Auth, Container, StoreReport, Tristate, observations
+from scanner.probes.tables import Sampling, by_table
+from scanner.probes.transport import unverified_tls
 from scanner.products import identify
 
 STORE = "mysql"
 _CLIENT_SSL = 0x0800
 _MAX_GREETING = 1024
-_MAX_MESSAGE = 200
 _TEXTUAL = frozenset({"char", "varchar", "text", "tinytext", "mediumtext", "longtext", "json"})
 # Users tried without a password: root is the installer's account, and
 # anonymous accounts ('' user) exist on old default installations.
@@ -79,13 +73,13 @@ def parse_greeting(data: bytes) -> Greeting | None:
         return None
     if body[0] == 0xFF:  # an error packet: code, then the message
         message = body[3:].lstrip(b"#")[5:] if body[3:4] == b"#" else body[3:]
-        return Greeting("", Tristate.UNKNOWN, _clean(message.decode("utf-8", "replace")))
+        return Greeting("", Tristate.UNKNOWN, server_message(message.decode("utf-8", "replace")))
     if body[0] != 10:
         return None
     end = body.find(b"\0", 1)
     if end < 0:
         return None
-    version = _clean(body[1:end].decode("utf-8", "replace"))
+    version = server_message(body[1:end].decode("utf-8", "replace"))
     # version\0, thread id (4), auth data part 1 (8), filler (1), capabilities low (2)
     flags_at = end + 1 + 4 + 8 + 1
     if len(body) < flags_at + 2:
@@ -94,38 +88,11 @@ def parse_greeting(data: bytes) -> Greeting | None:
     return Greeting(version, Tristate.YES if flags & _CLIENT_SSL else Tristate.NO)
 
 
-def _clean(text: str) -> str:
-    return " ".join("".join(c if c.isprintable() else " " for c in text).split())[:_MAX_MESSAGE]
-
-
 def _said(exc: BaseException) -> str:
     args: tuple[object, ...] = exc.args
     if len(args) >= 2 and isinstance(args[1], str):
-        return _clean(f"{args[0]}: {args[1]}")
-    return _clean(str(exc))
-
-
-@dataclass(frozen=True)
-class _Attempt:
-    credential: StoreCredential | None
-    user: str
-
-
-def _attempts(address: str, port: int, ctx: ProbeContext) -> list[_Attempt]:
-    attempts = [_Attempt(None, user) for user in EMPTY_PASSWORD_USERS]
-    attempts += [_Attempt(c, c.username) for c in ctx.credentials_for(STORE, address, port)]
-    if ctx.try_default_credentials:
-        attempts += [_Attempt(c, c.username) for c in DEFAULTS if c.store == STORE]
-    return attempts
-
-
-def _unverified_tls() -> ssl.SSLContext:
-    # An audit must reach servers with self-signed certificates; the TLS
-    # findings about certificates are the TLS probe's business.
-    context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    return context
+        return server_message(f"{args[0]}: {args[1]}")
+    return server_message(str(exc))
 
 
 def _connect(
@@ -140,7 +107,7 @@ def _connect(
         read_timeout=ctx.timeout,
         write_timeout=ctx.timeout,
         # PyMySQL switches to TLS by itself when offered: say which we want.
-        ssl=_unverified_tls() if use_tls else None,
+        ssl=unverified_tls() if use_tls else None,
         ssl_disabled=not use_tls,
         autocommit=True,
         charset="utf8mb4",
@@ -156,14 +123,13 @@ class _Login:
 
 
 def _login(
-    address: str, port: int, attempts: Sequence[_Attempt], use_tls: bool, ctx: ProbeContext
+    address: str, port: int, tries: Sequence[Attempt], use_tls: bool, ctx: ProbeContext
 ) -> _Login:
     said: list[str] = []
     spoke = False
-    for attempt in attempts:
-        password = attempt.credential.password if attempt.credential else ""
+    for attempt in tries:
         try:
-            conn = _connect(address, port, attempt.user, password, use_tls, ctx)
+            conn = _connect(address, port, attempt.user, attempt.password, use_tls, ctx)
         except pymysql.err.OperationalError as exc:
             words = _said(exc)
             code = exc.args[0] if exc.args else 0
@@ -175,18 +141,9 @@ def _login(
             said.append(f"user {attempt.user or '(anonymous)'}: {_said(exc)}")
             continue
         who = attempt.user or "(anonymous)"
-        if attempt.credential is None:
-            return _Login(conn, Auth.NONE, f"logged in as {who} with an empty password", who)
-        auth = (
-            Auth.DEFAULT_CREDENTIALS
-            if attempt.credential.source == "default"
-            else Auth.SUPPLIED_CREDENTIALS
-        )
-        return _Login(conn, auth, f"logged in with {attempt.credential.label}", who)
-    tried = "; ".join(said[:6]) or "no login attempted"
-    if not spoke:
-        return _Login(None, Auth.UNKNOWN, f"the server did not answer a login: {tried}")
-    return _Login(None, Auth.REQUIRED, f"no login worked: {tried}")
+        auth, evidence = attempt.accepted(f"logged in as {who} with an empty password")
+        return _Login(conn, auth, evidence, who)
+    return _Login(None, *none_accepted(said, spoke))
 
 
 _TABLES = """
@@ -216,6 +173,18 @@ def _sample_query(schema: str, table: str, column: str, limit: int) -> str:
     return f"SELECT {col} FROM {where} WHERE {col} IS NOT NULL LIMIT {int(limit)}"  # noqa: S608
 
 
+def _sample(
+    conn: pymysql.connections.Connection[pymysql.cursors.Cursor],
+    schema: str,
+    table: str,
+    column: str,
+    limit: int,
+) -> list[object]:
+    with conn.cursor() as cursor:
+        cursor.execute(_sample_query(schema, table, column, limit))
+        return [row[0] for row in cursor.fetchall()]
+
+
 def _read_only(
     conn: pymysql.connections.Connection[pymysql.cursors.Cursor], ctx: ProbeContext
 ) -> None:
@@ -242,32 +211,15 @@ def _inventory(
         cursor.execute(_TABLES, (ctx.max_containers,))
         tables = list(cursor.fetchall())
         cursor.execute(_COLUMNS)
-        columns: dict[tuple[str, str], list[tuple[str, str]]] = {}
-        for schema, table, column, data_type in cursor.fetchall():
-            columns.setdefault((str(schema), str(table)), []).append((str(column), str(data_type)))
+        columns = by_table(cursor.fetchall())
+    read = partial(_sample, conn, limit=ctx.sample_size)
+    sampling = Sampling(ctx, deadline, _TEXTUAL, pymysql.err.MySQLError, _said, read)
     containers: list[Container] = []
     for schema, table, rows in tables:
         name = f"{schema}.{table}"
-        fields: list[FieldReport] = []
-        for column, data_type in columns.get((str(schema), str(table)), []):
-            values: list[object] = []
-            named = pii.category_of_name(column, str(table)) is not None
-            if (
-                ctx.inspect_data
-                and (named or data_type in _TEXTUAL)
-                and time.monotonic() < deadline
-            ):
-                query = _sample_query(str(schema), str(table), column, ctx.sample_size)
-                try:
-                    with conn.cursor() as cursor:
-                        cursor.execute(query)
-                        values = [row[0] for row in cursor.fetchall()]
-                except pymysql.err.MySQLError as exc:
-                    gaps.append(f"{name}.{column}: {_said(exc)}")
-            fields.append(pii.summarise_field(column, str(table), values))
-            del values  # raw values end here; only the masked summary is kept
+        fields = sampling.fields(name, str(schema), str(table), columns, gaps)
         records = int(str(rows)) if rows is not None else None
-        containers.append(Container(name, "table", records, tuple(fields)))
+        containers.append(Container(name, "table", records, fields))
     if time.monotonic() > deadline:
         gaps.append("stopped sampling: the probe's time bound")
     return containers, gaps
@@ -288,14 +240,14 @@ def report(address: str, port: int, ctx: ProbeContext) -> StoreReport:
         if offered is Tristate.YES
         else "the greeting does not advertise TLS"
     )
-    attempts = _attempts(address, port, ctx)
-    login = _login(address, port, attempts, use_tls=False, ctx=ctx)
+    tries = attempts(STORE, address, port, ctx, EMPTY_PASSWORD_USERS)
+    login = _login(address, port, tries, use_tls=False, ctx=ctx)
     plaintext = Tristate.YES if login.conn is not None else Tristate.UNKNOWN
     if login.conn is None and offered is Tristate.YES:
         # MariaDB's require_secure_transport refuses a plaintext login with the
         # same "Access denied" as a wrong password: only the same login over
         # TLS tells the two apart.
-        over_tls = _login(address, port, attempts, use_tls=True, ctx=ctx)
+        over_tls = _login(address, port, tries, use_tls=True, ctx=ctx)
         if over_tls.conn is not None:
             plaintext = Tristate.NO
             tls_evidence += (
@@ -315,18 +267,8 @@ def report(address: str, port: int, ctx: ProbeContext) -> StoreReport:
         containers, gaps = [], [f"listing tables failed: {_said(exc)}"]
     finally:
         login.conn.close()
-    return StoreReport(
-        STORE,
-        login.auth,
-        login.evidence,
-        offered,
-        plaintext,
-        tls_evidence,
-        identity=login.user,
-        containers=tuple(containers),
-        inspected=ctx.inspect_data,
-        gaps=tuple(gaps),
-    )
+    found = StoreReport(STORE, login.auth, login.evidence, offered, plaintext, tls_evidence)
+    return found.with_inventory(login.user, containers, gaps, ctx.inspect_data)
 
 
 def probe(host: Host, service: Service, ctx: ProbeContext) -> tuple[Observation, ...]:

@@ -16,22 +16,17 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 
 import psycopg
 from psycopg import sql
 
-from scanner import pii
-from scanner.credentials import DEFAULTS, StoreCredential
 from scanner.model import Host, Observation, Service
 from scanner.probes import ProbeContext, ProbeSpec
-from scanner.probes.store_report import (
-    Auth,
-    Container,
-    FieldReport,
-    StoreReport,
-    Tristate,
-    observations,
-)
+from scanner.probes.evidence import server_message
+from scanner.probes.logins import Attempt, attempts, none_accepted
+from scanner.probes.store_report import Auth, Container, StoreReport, Tristate, observations
+from scanner.probes.tables import Sampling, by_table
 from scanner.products import identify
 
 STORE = "postgresql"
@@ -40,7 +35,6 @@ STORE = "postgresql"
 COMMON_USERS = ("postgres", "admin", "root", "pgsql")
 _SSL_REQUEST = struct.pack("!ii", 8, 80877103)
 _TEXTUAL = frozenset({"text", "character varying", "character", "json", "jsonb", "bytea"})
-_MAX_MESSAGE = 200
 
 
 def applies(service: Service) -> bool:
@@ -69,16 +63,10 @@ def ssl_request(address: str, port: int, timeout: float) -> Tristate:
 
 def _said(exc: BaseException) -> str:
     """The server's own words, one bounded line (psycopg prefixes the address)."""
-    text = str(exc).replace("\n", " ")
+    text = str(exc)
     if "FATAL:" in text:
         text = text.split("FATAL:", 1)[1]
-    return " ".join(text.split())[:_MAX_MESSAGE]
-
-
-@dataclass(frozen=True)
-class _Attempt:
-    credential: StoreCredential | None  # None: no password at all
-    user: str
+    return server_message(text)
 
 
 class _Refused(Exception):
@@ -134,13 +122,13 @@ class _Login:
 
 
 def _login(
-    address: str, port: int, attempts: Sequence[_Attempt], sslmode: str, ctx: ProbeContext
+    address: str, port: int, tries: Sequence[Attempt], sslmode: str, ctx: ProbeContext
 ) -> _Login:
     said: list[str] = []
     no_encryption = False
     spoke = False  # the server itself turned a login down (not a timeout or reset)
-    for attempt in attempts:
-        password = attempt.credential.password if attempt.credential else ""
+    for attempt in tries:
+        password = attempt.password
         for dbname in ("postgres", "template1"):
             try:
                 conn = _connect(address, port, attempt.user, password, dbname, sslmode, ctx)
@@ -156,27 +144,10 @@ def _login(
                 break
             conn.close()
             session = _Session(address, port, attempt.user, password, sslmode, ctx)
-            if attempt.credential is None:
-                evidence = f"logged in as {attempt.user} without a password (trust authentication)"
-                return _Login(session, Auth.NONE, evidence, False)
-            auth = (
-                Auth.DEFAULT_CREDENTIALS
-                if attempt.credential.source == "default"
-                else Auth.SUPPLIED_CREDENTIALS
-            )
-            return _Login(session, auth, f"logged in with {attempt.credential.label}", False)
-    tried = "; ".join(said[:6]) or "no login attempted"
-    if not spoke:
-        return _Login(None, Auth.UNKNOWN, f"the server did not answer a login: {tried}", False)
-    return _Login(None, Auth.REQUIRED, f"no login worked: {tried}", no_encryption)
-
-
-def _attempts(address: str, port: int, ctx: ProbeContext) -> list[_Attempt]:
-    attempts = [_Attempt(None, user) for user in COMMON_USERS]
-    attempts += [_Attempt(c, c.username) for c in ctx.credentials_for(STORE, address, port)]
-    if ctx.try_default_credentials:
-        attempts += [_Attempt(c, c.username) for c in DEFAULTS if c.store == STORE]
-    return attempts
+            trust = f"logged in as {attempt.user} without a password (trust authentication)"
+            return _Login(session, *attempt.accepted(trust), False)
+    auth, evidence = none_accepted(said, spoke)
+    return _Login(None, auth, evidence, spoke and no_encryption)
 
 
 _TABLES = """
@@ -228,9 +199,9 @@ def _database_containers(
     hidden = conn.execute(_UNREADABLE).fetchone()
     if hidden and int(str(hidden[0])) > 0:
         gaps.append(f"{database}: {hidden[0]} table(s) this role may not read")
-    columns: dict[tuple[str, str], list[tuple[str, str]]] = {}
-    for schema, table, column, data_type in conn.execute(_COLUMNS).fetchall():
-        columns.setdefault((str(schema), str(table)), []).append((str(column), str(data_type)))
+    columns = by_table(conn.execute(_COLUMNS).fetchall())
+    read = partial(_sample, conn, limit=ctx.sample_size)
+    sampling = Sampling(ctx, deadline, _TEXTUAL, psycopg.Error, _said, read)
     containers: list[Container] = []
     for schema, table, estimate, live in tables:
         name = f"{database}.{schema}.{table}"
@@ -239,22 +210,8 @@ def _database_containers(
             if estimate is not None
             else (int(str(live)) if live is not None else None)
         )
-        fields: list[FieldReport] = []
-        for column, data_type in columns.get((str(schema), str(table)), []):
-            values: list[object] = []
-            named = pii.category_of_name(column, str(table)) is not None
-            if (
-                ctx.inspect_data
-                and (named or data_type in _TEXTUAL)
-                and time.monotonic() < deadline
-            ):
-                try:
-                    values = _sample(conn, str(schema), str(table), column, ctx.sample_size)
-                except psycopg.Error as exc:
-                    gaps.append(f"{name}.{column}: {_said(exc)}")
-            fields.append(pii.summarise_field(column, str(table), values))
-            del values  # raw values end here; only the masked summary is kept
-        containers.append(Container(name, "table", records, tuple(fields)))
+        fields = sampling.fields(name, str(schema), str(table), columns, gaps)
+        containers.append(Container(name, "table", records, fields))
     return containers, gaps
 
 
@@ -298,14 +255,14 @@ def report(address: str, port: int, ctx: ProbeContext) -> StoreReport:
         if offered is Tristate.YES
         else "SSLRequest answered 'N': the server has no TLS"
     )
-    attempts = _attempts(address, port, ctx)
+    tries = attempts(STORE, address, port, ctx, COMMON_USERS)
     # Plaintext first: if the server's rules refuse it, say so and go on over TLS.
-    login = _login(address, port, attempts, "disable", ctx)
+    login = _login(address, port, tries, "disable", ctx)
     if login.no_encryption:
         plaintext = Tristate.NO
         tls_evidence += "; plaintext connections are refused (pg_hba allows TLS only)"
         if offered is Tristate.YES:
-            login = _login(address, port, attempts, "require", ctx)
+            login = _login(address, port, tries, "require", ctx)
     elif login.auth is Auth.UNKNOWN:
         plaintext = Tristate.UNKNOWN
     else:
@@ -318,18 +275,8 @@ def report(address: str, port: int, ctx: ProbeContext) -> StoreReport:
         containers, gaps = _inventory(session, ctx, started)
     except psycopg.Error as exc:
         containers, gaps = [], [f"listing databases failed: {_said(exc)}"]
-    return StoreReport(
-        STORE,
-        auth,
-        evidence,
-        offered,
-        plaintext,
-        tls_evidence,
-        identity=session.user,
-        containers=tuple(containers),
-        inspected=ctx.inspect_data,
-        gaps=tuple(gaps),
-    )
+    found = StoreReport(STORE, auth, evidence, offered, plaintext, tls_evidence)
+    return found.with_inventory(session.user, containers, gaps, ctx.inspect_data)
 
 
 def probe(host: Host, service: Service, ctx: ProbeContext) -> tuple[Observation, ...]:

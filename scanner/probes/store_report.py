@@ -11,7 +11,7 @@ and masked examples only (`scanner.pii` masks them before they get here).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 
 from scanner.model import Observation
@@ -87,6 +87,22 @@ class StoreReport:
     def readable(self) -> bool:
         return self.auth in (Auth.NONE, Auth.DEFAULT_CREDENTIALS, Auth.SUPPLIED_CREDENTIALS)
 
+    def with_inventory(
+        self,
+        identity: str,
+        containers: Iterable[Container],
+        gaps: Iterable[str],
+        inspected: bool,
+    ) -> StoreReport:
+        """This report completed with what a logged-in session read."""
+        return replace(
+            self,
+            identity=identity,
+            containers=tuple(containers),
+            inspected=inspected,
+            gaps=tuple(gaps),
+        )
+
 
 # Contact data: what GDPR breach notification turns on for ordinary customer data.
 CONTACT = frozenset({"email", "phone", "address", "name", "birth-date"})
@@ -131,6 +147,19 @@ def _card_forms(report: StoreReport) -> int:
     )
 
 
+_MAX_EXAMPLES = 3
+
+
+def _examples(containers: Iterable[Container], category: str) -> list[str]:
+    """Masked samples (never raw: scanner.pii masked them) of one category."""
+    found: list[str] = []
+    for container in containers:
+        for item in container.fields:
+            if category in item.categories:
+                found.extend(e for e in item.masked_examples if e not in found)
+    return found[:_MAX_EXAMPLES]
+
+
 def observations(report: StoreReport, host: str, port: int) -> tuple[Observation, ...]:
     """The facts rules/datastores.yaml matches, with evidence a reader can follow."""
     facts: list[tuple[str, str, str]] = [
@@ -158,18 +187,27 @@ def observations(report: StoreReport, host: str, port: int) -> tuple[Observation
         facts.append(("store.records", str(_records(report.containers)), ""))
         for category, containers in sorted(by_category.items()):
             names = ", ".join(c.name for c in containers[:_MAX_LISTED])
+            examples = _examples(containers, category)
+            shown = f"; masked samples: {', '.join(examples)}" if examples else ""
             facts.append(
                 (
                     f"store.pii.{category}",
                     str(_records(containers)),
-                    f"{category} in {names} ({_shown(_records(containers))} records)",
+                    f"{category} in {names} ({_shown(_records(containers))} records){shown}",
                 )
             )
         if CONTACT & by_category.keys():
             facts.append(
                 (
                     "store.contact_data",
-                    str(_records(c for cat in CONTACT for c in by_category.get(cat, []))),
+                    # A table with emails and phones holds one set of records, not two.
+                    str(
+                        _records(
+                            {
+                                c.name: c for cat in CONTACT for c in by_category.get(cat, [])
+                            }.values()
+                        )
+                    ),
                     "contact data: " + ", ".join(sorted(CONTACT & by_category.keys())),
                 )
             )

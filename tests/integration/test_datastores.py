@@ -15,6 +15,7 @@ data and no password appears in any file a scan wrote.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,14 @@ class Scan:
             and o["port"] == server.port
             and o["probe"] == "datastore"
         }
+
+    def evidence(self, server: StoreServer, key: str) -> str:
+        """The evidence of the first observation `key` on the server's address."""
+        return next(
+            str(o["evidence"])
+            for o in self.result["observations"]
+            if o["host"] == server.address and o["key"] == key
+        )
 
     def findings(self, server: StoreServer) -> dict[str, dict[str, Any]]:
         return {
@@ -169,16 +178,18 @@ def test_open_store_with_customers(stores: Stores, inspected: Scan, kind: str) -
     assert findings["datastore-open-contact-data"]["severity"] == "high"
     assert findings["datastore-card-numbers-unencrypted"]["severity"] == "high"
     assert "datastore-open-no-personal-data" not in findings
+    # What was sampled is shown, masked: the reader sees the kind of data, not the data.
+    assert re.search(
+        r"\w\*\*\*@example\.(com|org|net)", inspected.evidence(server, "store.pii.email")
+    )
+    cards = inspected.evidence(server, "store.pii.card-number")
+    assert re.search(r"\*\*\*\* \*\*\*\* \*\*\*\* \d{4}", cards), cards
 
 
 def test_sql_record_counts_come_from_the_stores_statistics(stores: Stores, inspected: Scan) -> None:
     for kind in ("postgresql", "mysql"):
         server = stores.get(kind, "open")
-        records = next(
-            o["evidence"]
-            for o in inspected.result["observations"]
-            if o["host"] == server.address and o["key"] == "store.personal_data"
-        )
+        records = inspected.evidence(server, "store.personal_data")
         assert "customers: ~250 records" in records, records
         # orders and products hold no personal data: they are not listed as such.
         assert "orders:" not in records
@@ -217,12 +228,7 @@ def test_password_store_read_with_supplied_credentials(
     findings = with_credentials.findings(server)
     assert "datastore-open-card-data" not in findings
     assert findings["datastore-plaintext-passwords"]["severity"] == "critical"
-    auth = next(
-        o
-        for o in with_credentials.result["observations"]
-        if o["host"] == server.address and o["key"] == "store.auth"
-    )
-    assert "from your credentials file" in auth["evidence"]
+    assert "from your credentials file" in with_credentials.evidence(server, "store.auth")
 
 
 @pytest.mark.parametrize("kind", KINDS)

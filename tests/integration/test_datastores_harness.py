@@ -70,6 +70,17 @@ def test_raw_values_list_every_personal_value() -> None:
     assert stored_passwords()[100].startswith("$2b$04$")
 
 
+def _login(server: StoreServer, password: str) -> dict[str, Any]:
+    """What either SQL client is told to log in as the server's user."""
+    return {
+        "host": server.address,
+        "port": server.port,
+        "user": server.username,
+        "password": password,
+        "connect_timeout": 5,
+    }
+
+
 # --- PostgreSQL --------------------------------------------------------------
 
 
@@ -78,15 +89,7 @@ def _pg(server: StoreServer, *, password: str = "", tls: bool = False) -> psycop
     if tls:
         assert server.ca_file is not None
         options = {"sslmode": "verify-full", "sslrootcert": str(server.ca_file)}
-    return psycopg.connect(
-        host=server.address,
-        port=server.port,
-        user=server.username,
-        password=password,
-        dbname="shop",
-        connect_timeout=5,
-        **options,
-    )
+    return psycopg.connect(dbname="shop", **_login(server, password), **options)
 
 
 def _pg_emails(conn: psycopg.Connection[Any]) -> set[str]:
@@ -134,15 +137,7 @@ def _mysql(server: StoreServer, *, password: str = "", tls: bool = False) -> Any
     options: dict[str, Any] = {"ssl_disabled": True}
     if tls:
         options = {"ssl_ca": str(server.ca_file), "ssl_verify_identity": True}
-    return pymysql.connect(
-        host=server.address,
-        port=server.port,
-        user=server.username,
-        password=password,
-        database="shop",
-        connect_timeout=5,
-        **options,
-    )
+    return pymysql.connect(database="shop", **_login(server, password), **options)
 
 
 def _mysql_emails(conn: Any) -> set[str]:

@@ -320,3 +320,19 @@ def test_scan_local_with_imported_xml_adds_this_machine(tmp_path: Path) -> None:
     local = loaded.hosts[1].address
     assert any(o.host == local and o.key == "local.firewall" for o in loaded.observations)
     assert any(f.host == local and f.rule_id.startswith("local-") for f in loaded.findings)
+
+
+def test_bad_credentials_file_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    creds = tmp_path / "creds.yaml"
+    creds.write_text("credentials:\n  - store: oracle\n    username: a\n", encoding="utf-8")
+    run = trustscan(
+        "scan", "127.0.0.1", "--credentials", str(creds), env={"TRUSTSCAN_NMAP": "/nonexistent"}
+    )
+    assert run.code == 2
+    assert _one_error_line(run).startswith(f"trustscan: error: {creds}:2: store 'oracle'")
+
+
+def test_no_password_option_on_the_command_line() -> None:
+    run = trustscan("scan", "--help")
+    assert "--credentials" in run.out
+    assert "--password" not in run.out

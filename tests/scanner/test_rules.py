@@ -452,3 +452,19 @@ def test_state_condition(tmp_path: Path) -> None:
     rules = _host_rules(tmp_path)
     filtered = make_host(services=(make_service(state="open|filtered"),))
     assert "web-reachable" not in _matches(rules, filtered)
+
+
+def test_versions_in_http_headers_feed_the_version_rules() -> None:
+    rules = load_rules([builtin_rules_dir()])
+    # nmap saw only "nginx"; the probe read PHP from X-Powered-By.
+    service = make_service(product="nginx", version="", cpes=())
+    observations = (
+        make_observation(key="http.powered_by", value="PHP/5.3.3", evidence="X-Powered-By"),
+        make_observation(key="http.server_header", value="nginx", evidence="Server"),
+    )
+    found = {f.rule_id for f in evaluate([make_host(services=(service,))], observations, rules)}
+    assert "php-eol" in found
+    # Another port's headers do not count.
+    elsewhere = tuple(make_observation(port=8080, key=o.key, value=o.value) for o in observations)
+    found = {f.rule_id for f in evaluate([make_host(services=(service,))], elsewhere, rules)}
+    assert "php-eol" not in found

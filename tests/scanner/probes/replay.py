@@ -24,23 +24,35 @@ import socket
 import ssl
 import struct
 import threading
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 import bson
+import pytest
 from bson import json_util
 from bson.binary import Binary
 
+from fixtures.datastores.servers import Unavailable, make_certificate
+from tests.scanner.probes.fakes import Listener, serving
 from tests.support import FIXTURES
 
 MONGODB_FIXTURES = FIXTURES / "datastores" / "mongodb"
 ELASTICSEARCH_FIXTURES = FIXTURES / "datastores" / "elasticsearch"
 ADDRESS_PREFIX = "127.0.50"
+
+# What a store with the fixtures' 1,250 customers shows when it lets anyone in.
+OPEN_WITH_CUSTOMERS = {
+    "store.auth": "none",
+    "store.personal_data": "yes",
+    "store.pii.email": "1250",
+}
+# A customer's address in both stores' recorded documents.
+SAMPLED_EMAIL = "amelia.drummond@example.com"
 
 _HEADER = struct.Struct("<iiii")
 _OP_MSG = 2013
@@ -105,35 +117,21 @@ class MongoReplay:
         self._replies: dict[str, list[dict[str, Any]]] = {}
         for path in sorted(MONGODB_FIXTURES.glob("*.json")):
             self._replies[path.stem] = _load(path)
-        self._listener = socket.create_server((self.address, 0))
-        self._listener.settimeout(0.1)  # close() does not wake a blocked accept()
-        self.port = self._listener.getsockname()[1]
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._listener = Listener(self.address, self._serve)
+        self.port = self._listener.port
+        self._stop = self._listener.stopping
 
     def start(self) -> MongoReplay:
-        self._thread.start()
+        self._listener.start()
         return self
 
     def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-        self._listener.close()
+        self._listener.stop()
 
     def commands(self, name: str) -> list[dict[str, Any]]:
         return [c for c in self.seen if next(iter(c), "").lower() == name.lower()]
 
     # -- plumbing
-
-    def _accept(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self._listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
 
     def _serve(self, conn: socket.socket) -> None:
         state = _Connection()
@@ -311,19 +309,35 @@ def _limited(reply: dict[str, Any], command: dict[str, Any]) -> dict[str, Any]:
     return {**reply, "cursor": {**cursor, "firstBatch": cursor["firstBatch"][:limit]}}
 
 
-def server_tls(certificate: Path, key: Path) -> ssl.SSLContext:
+def server_tls(directory: Path, address: str) -> ssl.SSLContext:
+    """A server context with a fresh self-signed certificate for `address`
+    (skips the test when there is no openssl to make one)."""
+    try:
+        certificate = make_certificate(directory, [address])
+    except Unavailable as exc:
+        pytest.skip(str(exc))
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(certificate, key)
+    context.load_cert_chain(certificate.cert, certificate.key)
     return context
 
 
-@contextmanager
-def mongodb(address: str, **options: Any) -> Iterator[MongoReplay]:
-    server = MongoReplay(address, **options).start()
-    try:
-        yield server
-    finally:
-        server.stop()
+def mongodb(address: str, **options: Any) -> AbstractContextManager[MongoReplay]:
+    return serving(MongoReplay(address, **options))
+
+
+T = TypeVar("T")
+
+
+def replay_fixture(
+    replay: Callable[..., AbstractContextManager[T]], address: str, **options: Any
+) -> Callable[[], Iterator[T]]:
+    """A fixture: `replay(address, **options)` serving one test."""
+
+    def served() -> Iterator[T]:
+        with replay(address, **options) as server:
+            yield server
+
+    return pytest.fixture(served)
 
 
 # --- Elasticsearch --------------------------------------------------------------
@@ -471,10 +485,5 @@ def _handler(replay: ElasticsearchReplay) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-@contextmanager
-def elasticsearch(address: str, **options: Any) -> Iterator[ElasticsearchReplay]:
-    server = ElasticsearchReplay(address, **options).start()
-    try:
-        yield server
-    finally:
-        server.stop()
+def elasticsearch(address: str, **options: Any) -> AbstractContextManager[ElasticsearchReplay]:
+    return serving(ElasticsearchReplay(address, **options))

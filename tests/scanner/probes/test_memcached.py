@@ -1,37 +1,31 @@
-"""The Memcached probe: its bounded ASCII client on canned bytes, hostile and
-scripted peers on loopback, and the real memcached servers of
-tests/datastores.py (open, password, TLS) seeded with fake customers."""
+"""The Memcached probe: its bounded ASCII client on canned bytes, and hostile
+and scripted peers on loopback. The real servers are in
+test_key_value_servers.py."""
 
 from __future__ import annotations
 
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pytest
 
-from fixtures.datastores.customers import MEMCACHED_USERS, raw_values
 from scanner.credentials import StoreCredential
-from scanner.model import Host, Observation, Service
+from scanner.model import Service
 from scanner.probes import ProbeContext
-from scanner.probes.memcached import (
-    SPEC,
-    Item,
-    McClient,
-    McError,
-    list_keys,
-    metadump_item,
-    probe,
-    report,
+from scanner.probes.memcached import SPEC, report
+from scanner.probes.memcached_client import Item, McClient, McError, list_keys, metadump_item
+from scanner.probes.store_report import Auth, Tristate
+from scanner.probes.wire import Deadline
+from tests.scanner.probes.fakes import Handler, each_hostile_peer, fake, timed_report
+from tests.scanner.probes.outcomes import (
+    assert_kept_out,
+    report_text,
 )
-from scanner.probes.redis import Deadline
-from scanner.probes.store_report import Auth, StoreReport, Tristate
-from tests.datastores import Stores, StoreServer
-from tests.scanner.probes.test_redis import fake, reset, send_garbage, silent
 
 SECRET = "Sup3r-S3cret-pw!"  # noqa: S105  # a password no fake may let out
 
@@ -214,20 +208,9 @@ def _ctx(**overrides: Any) -> ProbeContext:
     return replace(ProbeContext(timeout=1.0, time_budget=10.0), **overrides)
 
 
-def _text(found: StoreReport) -> str:
-    return repr(found) + found.auth_evidence + found.tls_evidence + "".join(found.gaps)
-
-
-@pytest.mark.parametrize(
-    "handler", [send_garbage, reset, silent], ids=["garbage", "reset", "silent"]
-)
-def test_a_peer_that_is_not_memcached_gives_unknown_without_raising(
-    handler: Callable[[socket.socket], None],
-) -> None:
-    with fake(handler) as server:
-        started = time.monotonic()
-        found = report(server.address, server.port, _ctx(timeout=0.3))
-        took = time.monotonic() - started
+@each_hostile_peer
+def test_a_peer_that_is_not_memcached_gives_unknown_without_raising(handler: Handler) -> None:
+    found, took = timed_report(report, handler, _ctx(timeout=0.3))
     assert found.auth is Auth.UNKNOWN
     assert found.auth_evidence.startswith("no memcached answer: a plaintext version ")
     assert "\x1b" not in found.auth_evidence
@@ -253,8 +236,8 @@ def test_inspect_data_gets_a_few_values_and_masks_them() -> None:
         found = report(server.address, server.port, _ctx(inspect_data=True))
     card = next(c for c in found.containers if c.name == "user:*:card")
     assert card.categories == ("card-number",)
-    assert "4111111111111111" not in _text(found)
-    assert "ada@example.com" not in _text(found)
+    assert "4111111111111111" not in report_text(found)
+    assert "ada@example.com" not in report_text(found)
 
 
 def test_a_memcached_that_cannot_list_keys_reports_the_gap_and_its_item_count() -> None:
@@ -285,7 +268,7 @@ def test_authentication_with_supplied_credentials_and_no_password_in_evidence() 
     assert right.identity == "shop"
     assert {c.name for c in right.containers} == {"user:*:email", "user:*:card", "page:*"}
     for found in (without, wrong, right):
-        assert SECRET not in _text(found)
+        assert_kept_out(SECRET, found)
 
 
 def test_no_auth_set_is_sent_to_a_memcached_that_did_not_ask() -> None:
@@ -321,89 +304,3 @@ def test_applies_to_memcached_by_name_or_product() -> None:
     assert SPEC.applies(Service(21211, "tcp", "open", product="Memcached"))
     assert not SPEC.applies(Service(11211, "udp", "open", name="memcached"))
     assert not SPEC.applies(Service(6379, "tcp", "open", name="redis"))
-
-
-# --- real servers ---------------------------------------------------------------
-
-
-def _scan(server: StoreServer, ctx: ProbeContext) -> tuple[Observation, ...]:
-    service = Service(server.port, "tcp", "open", name="memcached")
-    return probe(Host(server.address, services=(service,)), service, ctx)
-
-
-def _facts(observations: tuple[Observation, ...]) -> dict[str, str]:
-    return {o.key: o.value for o in observations}
-
-
-def _evidence(observations: tuple[Observation, ...], key: str) -> str:
-    return next(o.evidence for o in observations if o.key == key)
-
-
-def _assert_nothing_leaks(observations: tuple[Observation, ...], *secrets: str) -> None:
-    text = "\n".join(f"{o.key}={o.value} {o.evidence}" for o in observations)
-    leaked = sorted(v for v in raw_values() if v in text)
-    assert not leaked, leaked[:5]
-    for secret in secrets:
-        assert secret not in text
-
-
-def _assert_users_found(observations: tuple[Observation, ...]) -> None:
-    facts = _facts(observations)
-    assert int(facts["store.pii.email"]) >= MEMCACHED_USERS
-    assert "user:*:email" in _evidence(observations, "store.pii.email")
-    assert int(facts["store.records"]) >= 2 * MEMCACHED_USERS + 20
-
-
-@pytest.mark.integration
-def test_real_open_memcached(stores: Stores) -> None:
-    server = stores.get("memcached", "open")
-    observations = _scan(server, ProbeContext())
-    facts = _facts(observations)
-    assert facts["store.auth"] == "none"
-    assert (facts["store.tls_offered"], facts["store.plaintext_allowed"]) == ("no", "yes")
-    _assert_users_found(observations)
-    assert "store.card_numbers_plaintext" not in facts
-    _assert_nothing_leaks(observations)
-
-    inspected = _scan(server, ProbeContext(inspect_data=True))
-    assert int(_facts(inspected)["store.card_numbers_plaintext"]) > 0
-    _assert_nothing_leaks(inspected)
-
-
-@pytest.mark.integration
-def test_real_password_memcached(stores: Stores) -> None:
-    server = stores.get("memcached", "password")
-    refused = _scan(server, ProbeContext())
-    assert _facts(refused)["store.auth"] == "required"
-    assert _facts(refused)["store.plaintext_allowed"] == "yes"
-
-    credential = StoreCredential("memcached", server.username, server.password)
-    observations = _scan(server, ProbeContext(credentials=(credential,), inspect_data=True))
-    facts = _facts(observations)
-    assert facts["store.auth"] == "supplied-credentials"
-    _assert_users_found(observations)
-    assert int(facts["store.card_numbers_plaintext"]) > 0
-    _assert_nothing_leaks(observations, server.password)
-    _assert_nothing_leaks(refused, server.password)
-
-
-@pytest.mark.integration
-def test_real_tls_memcached(stores: Stores) -> None:
-    server = stores.get("memcached", "tls")
-    observations = _scan(server, ProbeContext(inspect_data=True))
-    facts = _facts(observations)
-    assert (facts["store.tls_offered"], facts["store.plaintext_allowed"]) == ("yes", "no")
-    assert facts["store.auth"] == "none"
-    assert "over TLS" in _evidence(observations, "store.auth")
-    _assert_users_found(observations)
-    assert int(facts["store.card_numbers_plaintext"]) > 0
-    _assert_nothing_leaks(observations)
-
-
-@pytest.mark.integration
-def test_real_memcached_bounded_by_max_keys(stores: Stores) -> None:
-    server = stores.get("memcached", "open")
-    observations = _scan(server, ProbeContext(max_keys=30))
-    gaps = [o.evidence for o in observations if o.key == "store.gap"]
-    assert any(g.startswith("listed 30 of ") for g in gaps), gaps
-    assert int(_facts(observations)["store.records"]) >= 100

@@ -1,106 +1,35 @@
-"""The Redis probe: key patterns and evidence without a server, hostile and
-scripted peers on loopback, and the real Redis servers of tests/datastores.py
-(open, password, TLS) seeded with fake customers."""
+"""The Redis probe: replies read without a server, and hostile and scripted
+peers on loopback. Key patterns are tested in test_keyspace.py, the real
+servers in test_key_value_servers.py."""
 
 from __future__ import annotations
 
-import contextlib
 import socket
-import struct
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, BinaryIO
 
 import pytest
 
-from fixtures.datastores.customers import raw_values
 from scanner.credentials import StoreCredential
-from scanner.model import Host, Observation, Service
+from scanner.model import Host, Service
 from scanner.probes import ProbeContext
-from scanner.probes.redis import (
-    SPEC,
-    KeyTally,
-    LineReply,
-    clean,
-    estimate,
-    field_of,
-    key_pattern,
-    keyspace,
-    plaintext_answer,
-    probe,
-    report,
-    summarise_values,
+from scanner.probes.redis import SPEC, plaintext_answer, probe, report
+from scanner.probes.redis_keyspace import keyspace
+from scanner.probes.store_report import Auth, Tristate
+from scanner.probes.wire import LineReply
+from tests.scanner.probes.fakes import Handler, each_hostile_peer, fake, send_garbage, timed_report
+from tests.scanner.probes.outcomes import (
+    assert_kept_out,
+    facts,
+    report_text,
 )
-from scanner.probes.store_report import Auth, StoreReport, Tristate
-from tests.datastores import Stores, StoreServer
 
-FAKE_ADDRESS = "127.0.51.20"
 SECRET = "Sup3r-S3cret-pw!"  # noqa: S105  # a password no fake may let out
 
 
-# --- peers that misbehave, on loopback -------------------------------------------
-
-
-class FakeServer:
-    """A TCP listener on loopback whose every connection `handler` serves: for
-    replies no real server gives (garbage, resets, silence, echoes)."""
-
-    def __init__(self, handler: Callable[[socket.socket], None]) -> None:
-        self._listener = socket.create_server((FAKE_ADDRESS, 0))
-        self.address, self.port = self._listener.getsockname()[:2]
-        self._handler = handler
-        self._threads: list[threading.Thread] = []
-        self._stop = threading.Event()
-        self._accepting = threading.Thread(target=self._accept, daemon=True)
-        self._accepting.start()
-
-    def _accept(self) -> None:
-        self._listener.settimeout(0.1)
-        while not self._stop.is_set():
-            try:
-                conn, _ = self._listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            thread = threading.Thread(target=self._serve, args=(conn,), daemon=True)
-            thread.start()
-            self._threads.append(thread)
-
-    def _serve(self, conn: socket.socket) -> None:
-        with conn, contextlib.suppress(OSError):
-            conn.settimeout(10)
-            self._handler(conn)
-
-    def close(self) -> None:
-        self._stop.set()
-        self._accepting.join(2)
-        self._listener.close()
-
-
-@contextlib.contextmanager
-def fake(handler: Callable[[socket.socket], None]) -> Iterator[FakeServer]:
-    server = FakeServer(handler)
-    try:
-        yield server
-    finally:
-        server.close()
-
-
-def send_garbage(conn: socket.socket) -> None:
-    conn.sendall(b"\x1b[31mSSH-2.0-\x00\xff\xfe not redis \xe2\x80\xae\r\n")
-
-
-def reset(conn: socket.socket) -> None:
-    # SO_LINGER with a zero timeout: close() sends a RST, not a FIN.
-    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-
-
-def silent(conn: socket.socket) -> None:
-    while conn.recv(4096):
-        pass
+# --- a scripted Redis, on loopback --------------------------------------------------
 
 
 Reply = bytes | Callable[[list[bytes]], bytes]
@@ -198,72 +127,7 @@ def _ctx(**overrides: Any) -> ProbeContext:
     return replace(ProbeContext(timeout=1.0, time_budget=10.0), **overrides)
 
 
-def _all_text(observations: tuple[Observation, ...]) -> str:
-    return "\n".join(f"{o.key}={o.value} {o.evidence}" for o in observations)
-
-
-def _report_text(found: StoreReport) -> str:
-    return repr(found) + found.auth_evidence + found.tls_evidence + "".join(found.gaps)
-
-
-# --- key patterns, counts and fields ---------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("key", "pattern"),
-    [
-        ("customer:17", "customer:*"),
-        ("session:5f2b9c0e8a7d4e1fb3c2a1d0e9f8a7b6", "session:*"),
-        ("cache:page:12", "cache:page:*"),
-        ("user:42:email", "user:*:email"),
-        ("order_2024_17", "order_*_*"),
-        ("token:3f2a1b4c-5d6e-4f70-8a9b-0c1d2e3f4a5b:owner", "token:*:owner"),
-        ("login:ada.lovelace@example.com:attempts", "login:*:attempts"),
-        ("api-key.v2.Zm9vYmFyMTIzNDU2Nzg5MGFi", "api-key.v2.*"),
-        ("products", "products"),
-        ("deadbeef:facade", "deadbeef:facade"),  # words made of hex letters stay
-        ("queue:\x1b[2Jjobs\r\n", "queue: [2Jjobs"),
-    ],
-)
-def test_keys_group_into_patterns(key: str, pattern: str) -> None:
-    assert key_pattern(key) == pattern
-    assert key_pattern(key.encode()) == pattern
-
-
-def test_a_binary_key_groups_without_raising() -> None:
-    assert key_pattern(b"\xff\xfe:17") == "\ufffd\ufffd:*"
-
-
-@pytest.mark.parametrize(
-    ("pattern", "name"),
-    [
-        ("user:*:email", "email"),
-        ("cache:page:*", "page"),
-        ("products", "products"),
-        ("customer_*_phone_*", "phone"),
-        ("*", "*"),
-    ],
-)
-def test_the_field_a_pattern_names(pattern: str, name: str) -> None:
-    assert field_of(pattern) == name
-
-
-def test_tally_counts_and_keeps_a_few_keys_per_pattern() -> None:
-    tally = KeyTally(keep=2)
-    for n in range(5):
-        tally.add(b"customer:%d" % n)
-    tally.add(b"products")
-    assert tally.counts == {"customer:*": 5, "products": 1}
-    assert tally.samples["customer:*"] == [b"customer:0", b"customer:1"]
-    assert tally.largest(1) == ["customer:*"]
-    assert tally.visited == 6
-
-
-def test_record_counts_scale_only_when_the_scan_was_partial() -> None:
-    assert estimate(50, 100, 100) == 50
-    assert estimate(50, 100, None) == 50
-    assert estimate(50, 100, 1000) == 500
-    assert estimate(3, 0, 10) == 3
+# --- replies read without a server ------------------------------------------------
 
 
 def test_keyspace_reads_keys_per_database_up_to_db15() -> None:
@@ -271,30 +135,6 @@ def test_keyspace_reads_keys_per_database_up_to_db15() -> None:
         "# Keyspace\r\ndb0:keys=361,expires=0,avg_ttl=0\r\ndb3:keys=2,expires=1\r\ndb16:keys=9\r\n"
     )
     assert keyspace(info) == {0: 361, 3: 2}
-
-
-def test_json_values_become_fields_and_plain_values_the_patterns_field() -> None:
-    values = ['{"customer_id": 3, "email": "ada@example.com"}', "not json"]
-    fields = {f.name: f for f in summarise_values("session:*", values)}
-    assert set(fields) == {"session", "customer_id", "email"}
-    assert fields["email"].categories == ("email",)
-    assert fields["email"].sampled == 1
-    assert "ada@example.com" not in repr(fields)
-
-
-def test_without_values_the_pattern_names_one_field() -> None:
-    (only,) = summarise_values("user:*:email", None)
-    assert (only.name, only.categories, only.sampled) == ("email", ("email",), 0)
-
-
-def test_evidence_drops_control_and_bidi_characters_and_is_bounded() -> None:
-    shown = clean(b"\x1b[31mred\x00\r\nline\xe2\x80\xaeevil" + b"x" * 500, 40)
-    assert "\x1b" not in shown
-    assert "\x00" not in shown
-    assert "\u202e" not in shown
-    assert shown.startswith("[31mred line evil")
-    assert len(shown) == 40
-    assert shown.endswith("…")
 
 
 @pytest.mark.parametrize(
@@ -323,16 +163,9 @@ def test_applies_to_redis_by_name_or_product() -> None:
 # --- hostile and scripted peers ---------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "handler", [send_garbage, reset, silent], ids=["garbage", "reset", "silent"]
-)
-def test_a_peer_that_is_not_redis_gives_unknown_without_raising(
-    handler: Callable[[socket.socket], None],
-) -> None:
-    with fake(handler) as server:
-        started = time.monotonic()
-        found = report(server.address, server.port, _ctx(timeout=0.3))
-        took = time.monotonic() - started
+@each_hostile_peer
+def test_a_peer_that_is_not_redis_gives_unknown_without_raising(handler: Handler) -> None:
+    found, took = timed_report(report, handler, _ctx(timeout=0.3))
     assert found.auth is Auth.UNKNOWN
     assert found.plaintext_allowed is Tristate.UNKNOWN
     assert found.auth_evidence.startswith("no Redis answer: a plaintext PING ")
@@ -342,8 +175,7 @@ def test_a_peer_that_is_not_redis_gives_unknown_without_raising(
 
 
 def test_the_evidence_says_what_a_garbage_banner_was() -> None:
-    with fake(send_garbage) as server:
-        found = report(server.address, server.port, _ctx(timeout=0.3))
+    found, _ = timed_report(report, send_garbage, _ctx(timeout=0.3))
     assert "SSH-2.0-" in found.auth_evidence
     assert "not redis" in found.auth_evidence
 
@@ -372,7 +204,7 @@ def test_inspect_data_samples_values_and_masks_them() -> None:
     fields = {f.name: f for f in found.containers[0].fields}
     assert fields["card_number"].detected == (("card-number", 2),)
     assert fields["email"].sampled == 2
-    text = _report_text(found)
+    text = report_text(found)
     assert "ada@example.com" not in text
     assert "4111111111111111" not in text
 
@@ -382,16 +214,15 @@ def test_supplied_credentials_log_in_and_the_password_stays_out() -> None:
     with fake(customer_store(SECRET)) as server:
         found = report(server.address, server.port, _ctx(credentials=(credential,)))
         host = Host(server.address, services=(Service(server.port, "tcp", "open", name="redis"),))
-        facts = probe(host, host.services[0], _ctx(credentials=(credential,)))
+        found_facts = probe(host, host.services[0], _ctx(credentials=(credential,)))
     assert found.auth is Auth.SUPPLIED_CREDENTIALS
     assert found.auth_evidence == (
         "PING without AUTH answered -NOAUTH; AUTH with user (none) from your credentials "
         "file accepted"
     )
     assert found.identity == "default"
-    assert {f.key: f.value for f in facts}["store.pii.email"] == "2"
-    assert SECRET not in _report_text(found)
-    assert SECRET not in _all_text(facts)
+    assert facts(found_facts)["store.pii.email"] == "2"
+    assert_kept_out(SECRET, found, found_facts)
 
 
 def test_a_wrong_password_is_required_with_the_reply_code_only() -> None:
@@ -423,7 +254,7 @@ def test_a_server_echoing_auth_arguments_does_not_leak_the_password() -> None:
         found = report(server.address, server.port, _ctx(credentials=(credential,)))
     assert found.auth is Auth.REQUIRED
     assert found.auth_evidence.endswith("AUTH with user auditor from your credentials file: -ERR")
-    assert SECRET not in _report_text(found)
+    assert_kept_out(SECRET, found)
 
 
 def test_redis_before_6_takes_the_password_alone() -> None:
@@ -457,7 +288,7 @@ def test_vendor_defaults_only_when_asked() -> None:
     assert with_defaults.auth_evidence.endswith(
         "AUTH with user default from a vendor default accepted"
     )
-    assert "foobared" not in _report_text(with_defaults)
+    assert "foobared" not in report_text(with_defaults)
 
 
 def test_protected_mode_is_reported_as_refusing() -> None:
@@ -514,122 +345,6 @@ def test_the_scan_stops_at_max_keys_and_estimates() -> None:
     assert container.records == 1000
     assert found.gaps[0].startswith("db0: visited 10 of 1,000 keys")
     assert sum(1 for a in script.seen if a[0] == b"SCAN") == 1
-
-
-# --- real servers ---------------------------------------------------------------
-
-
-def _scan(server: StoreServer, ctx: ProbeContext) -> tuple[Observation, ...]:
-    service = Service(server.port, "tcp", "open", name="redis")
-    return probe(Host(server.address, services=(service,)), service, ctx)
-
-
-def _facts(observations: tuple[Observation, ...]) -> dict[str, str]:
-    return {o.key: o.value for o in observations}
-
-
-def _evidence(observations: tuple[Observation, ...], key: str) -> str:
-    return next(o.evidence for o in observations if o.key == key)
-
-
-def _credential(server: StoreServer) -> StoreCredential:
-    return StoreCredential("redis", server.username, server.password, host=server.address)
-
-
-def _assert_nothing_leaks(observations: tuple[Observation, ...], *secrets: str) -> None:
-    text = _all_text(observations)
-    leaked = sorted(v for v in raw_values() if v in text)
-    assert not leaked, leaked[:5]
-    for secret in secrets:
-        assert secret not in text
-
-
-def _assert_customers_found(observations: tuple[Observation, ...]) -> None:
-    facts = _facts(observations)
-    assert int(facts["store.pii.email"]) >= 250
-    assert "db0 customer:*" in _evidence(observations, "store.pii.email")
-    assert int(facts["store.pii.card-number"]) >= 250
-    assert int(facts["store.records"]) >= 361  # 250 customers, 60 sessions, 50 pages, products
-
-
-@pytest.mark.integration
-def test_real_open_redis(stores: Stores) -> None:
-    server = stores.get("redis", "open")
-    observations = _scan(server, ProbeContext())
-    facts = _facts(observations)
-    assert facts["store.auth"] == "none"
-    assert (facts["store.tls_offered"], facts["store.plaintext_allowed"]) == ("no", "yes")
-    assert _evidence(observations, "store.plaintext_allowed").endswith(
-        "a plaintext PING answered '+PONG'"
-    )
-    _assert_customers_found(observations)
-    # Names only: no values sampled, so neither card nor password forms are known.
-    assert "store.card_numbers_plaintext" not in facts
-    assert "store.password_storage" not in facts
-    _assert_nothing_leaks(observations)
-
-
-@pytest.mark.integration
-def test_real_open_redis_with_inspect_data(stores: Stores) -> None:
-    server = stores.get("redis", "open")
-    started = time.monotonic()
-    observations = _scan(server, ProbeContext(inspect_data=True))
-    assert time.monotonic() - started < 10
-    facts = _facts(observations)
-    assert int(facts["store.card_numbers_plaintext"]) > 0
-    assert facts["store.password_storage"] == "plaintext"
-    # The session JSON's e-mail is found by its key, in the session pattern.
-    assert "db0 session:*" in _evidence(observations, "store.pii.email")
-    _assert_customers_found(observations)
-    _assert_nothing_leaks(observations)
-
-
-@pytest.mark.integration
-def test_real_password_redis(stores: Stores) -> None:
-    server = stores.get("redis", "password")
-    refused = _scan(server, ProbeContext())
-    assert _facts(refused)["store.auth"] == "required"
-    assert "store.personal_data" not in _facts(refused)
-    wrong = replace_password(_credential(server), "wrong-" + server.password)
-    assert _facts(_scan(server, ProbeContext(credentials=(wrong,))))["store.auth"] == "required"
-
-    credential = _credential(server)
-    observations = _scan(server, ProbeContext(credentials=(credential,), inspect_data=True))
-    facts = _facts(observations)
-    assert facts["store.auth"] == "supplied-credentials"
-    _assert_customers_found(observations)
-    assert facts["store.password_storage"] == "plaintext"
-    _assert_nothing_leaks(observations, server.password)
-    _assert_nothing_leaks(refused, server.password)
-
-
-def replace_password(credential: StoreCredential, password: str) -> StoreCredential:
-    return StoreCredential(credential.store, credential.username, password, credential.host)
-
-
-@pytest.mark.integration
-def test_real_tls_redis(stores: Stores) -> None:
-    server = stores.get("redis", "tls")
-    observations = _scan(server, ProbeContext(inspect_data=True))
-    facts = _facts(observations)
-    assert (facts["store.tls_offered"], facts["store.plaintext_allowed"]) == ("yes", "no")
-    assert _evidence(observations, "store.tls_offered").startswith("a TLS handshake succeeded")
-    assert facts["store.auth"] == "none"
-    assert "over TLS" in _evidence(observations, "store.auth")
-    _assert_customers_found(observations)
-    assert int(facts["store.card_numbers_plaintext"]) > 0
-    _assert_nothing_leaks(observations)
-
-
-@pytest.mark.integration
-def test_real_redis_bounded_by_max_keys(stores: Stores) -> None:
-    server = stores.get("redis", "open")
-    observations = _scan(server, ProbeContext(max_keys=100))
-    facts = _facts(observations)
-    gaps = [o.evidence for o in observations if o.key == "store.gap"]
-    assert any(g.startswith("db0: visited 100 of ") for g in gaps), gaps
-    # Estimated from a partial scan: near the real totals, not exact.
-    assert 361 - 10 <= int(facts["store.records"]) <= 361 + 10
 
 
 def test_max_keys_is_shared_among_databases() -> None:
