@@ -1,5 +1,5 @@
 """Session-wide test set-up: real nmap, the demo lab on its own loopback block,
-and real data stores."""
+real data stores and real web servers."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pytest
 from fixtures.lab.servers import Lab, start
 from tests.datastores import Stores
 from tests.support import LAB_PREFIX
+from tests.websites import Websites
 
 
 @pytest.fixture(scope="session")
@@ -26,6 +27,17 @@ def stores() -> Iterator[Stores]:
     """Real PostgreSQL, MariaDB, Redis and Memcached on 127.0.40.x, seeded with
     fake customers; each kind starts the first time a test asks for it."""
     running = Stores()
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture(scope="session")
+def websites() -> Iterator[Websites]:
+    """Real Apache and nginx servers on 127.0.60.x (plain HTTP and HTTPS, well
+    and badly configured); all start the first time a test asks for one."""
+    running = Websites()
     try:
         yield running
     finally:

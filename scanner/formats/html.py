@@ -88,6 +88,15 @@ def _postures(result: ScanResult) -> dict[str, list[tuple[str, str, str]]]:
     return shown
 
 
+def _web_tokens(result: ScanResult) -> dict[str, dict[int, str]]:
+    """Per host and port, the software the HTTP headers named (`Server: ...`)."""
+    tokens: dict[str, dict[int, str]] = {}
+    for obs in result.observations:
+        if obs.key == "http.tokens" and obs.port is not None:
+            tokens.setdefault(obs.host, {})[obs.port] = obs.evidence or obs.value
+    return tokens
+
+
 class HtmlFormatter:
     def format(self, result: ScanResult) -> str:
         template = _environment().get_template("report.html.j2")
@@ -101,4 +110,5 @@ class HtmlFormatter:
             findings_by_host=_findings_by_host(result.findings),
             version_labels={h.address: _version_label(h) for h in result.hosts},
             postures=_postures(result),
+            web_tokens=_web_tokens(result),
         )

@@ -55,9 +55,18 @@ REGISTRY: dict[str, ProbeSpec] = {}
 def _register() -> None:
     # Imported here: the probe modules import ProbeContext and ProbeSpec from
     # this package, so it must be defined before they load.
-    from scanner.probes import elasticsearch, memcached, mongodb, mysql, postgres, redis
+    from scanner.probes import (
+        elasticsearch,
+        http,
+        memcached,
+        mongodb,
+        mysql,
+        postgres,
+        redis,
+        tls,
+    )
 
-    for module in (postgres, mysql, redis, memcached, mongodb, elasticsearch):
+    for module in (postgres, mysql, redis, memcached, mongodb, elasticsearch, http, tls):
         REGISTRY[module.SPEC.name] = module.SPEC
 
 

@@ -106,3 +106,21 @@ def test_each_host_shows_its_packet_filter_posture() -> None:
     assert "<dt>Packet filter &middot; From the network</dt><dd><strong>partially filtered" in html
     assert "997 &lt;filtered&gt;" in html
     assert "firewall.probed_ports" not in html
+
+
+def test_software_named_in_http_headers_is_shown_escaped() -> None:
+    result = make_result(
+        hosts=(make_host(),),
+        observations=(
+            make_observation(
+                key="http.tokens",
+                value="Server, X-Powered-By",
+                evidence="Server: Apache/2.4.62 (Debian); X-Powered-By: <b>PHP/8.2</b>",
+            ),
+        ),
+        findings=(),
+    )
+    html = formatter_for(OutputFormat.HTML).format(result)
+    assert (
+        "HTTP headers name: Server: Apache/2.4.62 (Debian); X-Powered-By: &lt;b&gt;PHP/8.2" in html
+    )
