@@ -15,6 +15,7 @@ from scanner.checkpoint import partial_path
 from scanner.credentials import load_credentials
 from scanner.discovery import DiscoveryOptions
 from scanner.errors import TrustscanError
+from scanner.formats import OutputFormat
 from scanner.model import ScanResult
 from scanner.outputs import FailOn, ensure_writable, exceeds, summary_line, write_outputs
 from scanner.probes import ProbeContext
@@ -73,21 +74,29 @@ _rules_option = click.option(
 )
 
 
+def _output_file(*names: str, help: str) -> Callable[..., Any]:
+    return click.option(*names, type=click.Path(path_type=Path, dir_okay=False), help=help)
+
+
 def _outputs(command: Callable[..., Any]) -> Callable[..., Any]:
-    """The output options `scan` and `report` share."""
+    """The output options `scan`, `local` and `report` share."""
     for option in reversed(
         (
-            click.option(
-                "-o",
-                "--output",
-                type=click.Path(path_type=Path, dir_okay=False),
-                help="Write the HTML report here.",
+            _output_file("-o", "--output", help="Write the HTML report here."),
+            _output_file("--json", "json_path", help="Write the ScanResult JSON here."),
+            _output_file(
+                "--sarif", "sarif_path", help="Write SARIF 2.1.0 here (for GitHub code scanning)."
             ),
-            click.option(
-                "--json",
-                "json_path",
-                type=click.Path(path_type=Path, dir_okay=False),
-                help="Write the ScanResult JSON here.",
+            _output_file(
+                "--junit",
+                "junit_path",
+                help="Write JUnit XML here: findings at or above --fail-on fail "
+                "(all of them with --fail-on never).",
+            ),
+            _output_file(
+                "--markdown",
+                "markdown_path",
+                help="Write a Markdown summary here (for a pull-request comment).",
             ),
             _fail_on,
         )
@@ -206,6 +215,9 @@ def scan(
     rule_dirs: tuple[Path, ...],
     output: Path | None,
     json_path: Path | None,
+    sarif_path: Path | None,
+    junit_path: Path | None,
+    markdown_path: Path | None,
     fail_on: str,
     parallel: int,
     batch_size: int,
@@ -226,7 +238,8 @@ def scan(
     """Scan TARGETs: IPs, hostnames, CIDRs (127.0.0.0/28), ranges (127.0.0.1-20), @file."""
     from scanner import pipeline
 
-    ensure_writable(output, json_path)
+    paths = _paths(output, json_path, sarif_path, junit_path, markdown_path)
+    ensure_writable(*paths.values())
     dirs = _rule_dirs(rule_dirs)
     rules = load_rules(dirs)
     sources = [str(d) for d in dirs]
@@ -279,7 +292,7 @@ def scan(
                 progress.close()
     if with_local and (targets or nmap_xml is not None):
         result = pipeline.merged(result, pipeline.local_scan(rules, sources))
-    _finish(result, output, json_path, FailOn(fail_on), quiet, checkpoint)
+    _finish(result, paths, FailOn(fail_on), quiet, checkpoint)
 
 
 @cli.command("local")
@@ -290,6 +303,9 @@ def local(
     rule_dirs: tuple[Path, ...],
     output: Path | None,
     json_path: Path | None,
+    sarif_path: Path | None,
+    junit_path: Path | None,
+    markdown_path: Path | None,
     fail_on: str,
     quiet: bool,
 ) -> None:
@@ -298,21 +314,39 @@ def local(
     read the rules; without root it says what it could not read."""
     from scanner import pipeline
 
-    ensure_writable(output, json_path)
+    paths = _paths(output, json_path, sarif_path, junit_path, markdown_path)
+    ensure_writable(*paths.values())
     dirs = _rule_dirs(rule_dirs)
     result = pipeline.local_scan(load_rules(dirs), [str(d) for d in dirs])
-    _finish(result, output, json_path, FailOn(fail_on), quiet)
+    _finish(result, paths, FailOn(fail_on), quiet)
+
+
+def _paths(
+    html: Path | None,
+    json_path: Path | None,
+    sarif: Path | None,
+    junit: Path | None,
+    markdown: Path | None,
+) -> dict[OutputFormat, Path]:
+    """The output files asked for, by format."""
+    given = {
+        OutputFormat.HTML: html,
+        OutputFormat.JSON: json_path,
+        OutputFormat.SARIF: sarif,
+        OutputFormat.JUNIT: junit,
+        OutputFormat.MARKDOWN: markdown,
+    }
+    return {fmt: path for fmt, path in given.items() if path is not None}
 
 
 def _finish(
     result: ScanResult,
-    html: Path | None,
-    json_path: Path | None,
+    paths: dict[OutputFormat, Path],
     fail_on: FailOn,
     quiet: bool,
     checkpoint: Path | None = None,
 ) -> None:
-    written = write_outputs(result, html=html, json_path=json_path)
+    written = write_outputs(result, paths, fail_on)
     if checkpoint is not None:
         checkpoint.unlink(missing_ok=True)  # the result is safely on disk now
     if not quiet:
@@ -326,14 +360,24 @@ def _finish(
 @_outputs
 @click.option("-q", "--quiet", is_flag=True)
 def report(
-    result_file: Path, output: Path | None, json_path: Path | None, fail_on: str, quiet: bool
+    result_file: Path,
+    output: Path | None,
+    json_path: Path | None,
+    sarif_path: Path | None,
+    junit_path: Path | None,
+    markdown_path: Path | None,
+    fail_on: str,
+    quiet: bool,
 ) -> None:
     """Render reports from a saved ScanResult JSON file."""
     from scanner.result_io import read
 
-    if output is None and json_path is None:
-        raise click.UsageError("name an output: -o report.html and/or --json result.json")
-    _finish(read(result_file), output, json_path, FailOn(fail_on), quiet)
+    paths = _paths(output, json_path, sarif_path, junit_path, markdown_path)
+    if not paths:
+        raise click.UsageError(
+            "name an output: -o report.html, --json, --sarif, --junit and/or --markdown"
+        )
+    _finish(read(result_file), paths, FailOn(fail_on), quiet)
 
 
 @cli.group()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from enum import Enum
 from pathlib import Path
 
@@ -31,15 +32,36 @@ def exceeds(result: ScanResult, fail_on: FailOn) -> bool:
     return any(f.severity.rank >= threshold for f in result.findings)
 
 
+def fail_threshold(fail_on: FailOn) -> Severity | None:
+    """The severity at which a finding fails; None for `never`, where JUnit
+    still fails every finding (the exit code is what `never` keeps green)."""
+    return None if fail_on is FailOn.NEVER else Severity(fail_on.value)
+
+
+# The result first: it is what everything else can be rendered from again.
+_WRITE_ORDER = (
+    OutputFormat.JSON,
+    OutputFormat.HTML,
+    OutputFormat.SARIF,
+    OutputFormat.JUNIT,
+    OutputFormat.MARKDOWN,
+)
+
+
 def write_outputs(
-    result: ScanResult, html: Path | None = None, json_path: Path | None = None
+    result: ScanResult,
+    paths: Mapping[OutputFormat, Path],
+    fail_on: FailOn = FailOn.NEVER,
 ) -> list[Path]:
+    """Write each format to its path, the JSON result first."""
     written: list[Path] = []
-    for fmt, path in ((OutputFormat.JSON, json_path), (OutputFormat.HTML, html)):
+    for fmt in _WRITE_ORDER:
+        path = paths.get(fmt)
         if path is None:
             continue
         try:
-            write_text_atomic(path, formatter_for(fmt).format(result))
+            text = formatter_for(fmt, fail_threshold(fail_on)).format(result)
+            write_text_atomic(path, text)
         except OSError as exc:
             raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
         written.append(path)

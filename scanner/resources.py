@@ -1,4 +1,4 @@
-"""Where the built-in rules and report templates are.
+"""Where the built-in rules, report templates and schemas are.
 
 A wheel carries them under `scanner/_data/`; a source checkout (or an
 editable install) has them at the top of the repository.
@@ -28,3 +28,8 @@ def reports_dir() -> Path:
 
 def rule_schema_path() -> Path:
     return builtin_rules_dir() / "rule.schema.json"
+
+
+def result_schema_path() -> Path:
+    """The JSON Schema of the `ScanResult` JSON (see `scanner.result_schema`)."""
+    return reports_dir() / "scan-result.schema.json"

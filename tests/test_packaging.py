@@ -42,6 +42,7 @@ def test_wheel_contains_rules_templates_and_licence(wheel: Path) -> None:
     assert "scanner/_data/rules/distributions/debian-12.json" in names
     assert "scanner/_data/reports/report.html.j2" in names
     assert "scanner/_data/reports/report.css" in names
+    assert "scanner/_data/reports/scan-result.schema.json" in names
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
     metadata = next(n for n in names if n.endswith(".dist-info/METADATA"))
     text = zipfile.ZipFile(wheel).read(metadata).decode()
@@ -68,7 +69,8 @@ def test_installed_wheel_finds_its_rules_outside_the_checkout(wheel: Path, tmp_p
     env = {**os.environ, "PYTHONPATH": str(site)}
     code = (
         "import scanner, scanner.resources as r; "
-        "print(scanner.__file__); print(r.builtin_rules_dir()); print(r.reports_dir())"
+        "print(scanner.__file__); print(r.builtin_rules_dir()); print(r.reports_dir()); "
+        "print(r.result_schema_path()); assert r.result_schema_path().is_file()"
     )
     shown = subprocess.run(
         [sys.executable, "-c", code],

@@ -8,19 +8,24 @@ from __future__ import annotations
 from enum import Enum
 from typing import Protocol
 
-from scanner.model import ScanResult
+from scanner.model import ScanResult, Severity
 
 
 class OutputFormat(str, Enum):
     HTML = "html"
     JSON = "json"
+    SARIF = "sarif"
+    JUNIT = "junit"
+    MARKDOWN = "markdown"
 
 
 class Formatter(Protocol):
     def format(self, result: ScanResult) -> str: ...
 
 
-def formatter_for(fmt: OutputFormat) -> Formatter:
+def formatter_for(fmt: OutputFormat, fail_on: Severity | None = None) -> Formatter:
+    """`fail_on` is the severity at which a finding fails; only JUnit uses it
+    (None: every finding fails)."""
     # Imported here so that a JSON-only run never loads Jinja2.
     if fmt is OutputFormat.HTML:
         from scanner.formats.html import HtmlFormatter
@@ -30,4 +35,16 @@ def formatter_for(fmt: OutputFormat) -> Formatter:
         from scanner.formats.json import JsonFormatter
 
         return JsonFormatter()
+    if fmt is OutputFormat.SARIF:
+        from scanner.formats.sarif import SarifFormatter
+
+        return SarifFormatter()
+    if fmt is OutputFormat.JUNIT:
+        from scanner.formats.junit import JunitFormatter
+
+        return JunitFormatter(fail_on)
+    if fmt is OutputFormat.MARKDOWN:
+        from scanner.formats.markdown import MarkdownFormatter
+
+        return MarkdownFormatter()
     raise AssertionError(f"unhandled format {fmt}")  # pragma: no cover

@@ -95,6 +95,12 @@ def _scan(directory: Path, servers: list[StoreServer], *options: str) -> Scan:
         str(directory / "result.json"),
         "-o",
         str(directory / "report.html"),
+        "--sarif",
+        str(directory / "result.sarif"),
+        "--junit",
+        str(directory / "result.junit.xml"),
+        "--markdown",
+        str(directory / "summary.md"),
         "--nmap-arg=--version-intensity=2",
         *options,
     ]
@@ -151,7 +157,7 @@ def test_no_output_holds_a_raw_value_or_a_password(
     inspected: Scan, with_credentials: Scan, names_only: Scan
 ) -> None:
     for scan in (inspected, with_credentials, names_only):
-        assert len(scan.files) == 3  # result.json, report.html, console.txt
+        assert len(scan.files) == 6  # JSON, HTML, SARIF, JUnit, Markdown and the console
         _assert_nothing_raw(scan)
 
 

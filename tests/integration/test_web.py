@@ -75,6 +75,12 @@ def scan(websites: Websites, tmp_path_factory: pytest.TempPathFactory) -> Scan:
         str(directory / "result.json"),
         "-o",
         str(directory / "report.html"),
+        "--sarif",
+        str(directory / "result.sarif"),
+        "--junit",
+        str(directory / "result.junit.xml"),
+        "--markdown",
+        str(directory / "summary.md"),
         "--inspect-data",
         *trust,
     )
@@ -155,7 +161,7 @@ def test_https_with_bad_certificates_is_still_read(
 
 def test_no_output_holds_a_customer_value_or_a_cookie_value(scan: Scan) -> None:
     secrets = {s for s in raw_values() if len(s) >= 4} | set(COOKIE_VALUES)
-    assert len(scan.files) == 3  # result.json, report.html, console.txt
+    assert len(scan.files) == 6  # JSON, HTML, SARIF, JUnit, Markdown and the console
     for path in scan.files:
         text = path.read_text(encoding="utf-8", errors="replace")
         leaked = sorted(s for s in secrets if s in text)

@@ -336,3 +336,44 @@ def test_no_password_option_on_the_command_line() -> None:
     run = trustscan("scan", "--help")
     assert "--credentials" in run.out
     assert "--password" not in run.out
+
+
+def test_report_writes_sarif_junit_and_markdown(tmp_path: Path) -> None:
+    from scanner.result_io import write
+    from tests.factories import make_result
+
+    saved = tmp_path / "result.json"
+    write(make_result(), saved)
+    sarif, junit, md = tmp_path / "r.sarif", tmp_path / "r.junit.xml", tmp_path / "r.md"
+    run = trustscan(
+        "report", str(saved), "--sarif", str(sarif), "--junit", str(junit), "--markdown", str(md)
+    )
+    assert run.code == 0, run.err
+    assert json.loads(sarif.read_text(encoding="utf-8"))["version"] == "2.1.0"
+    assert junit.read_text(encoding="utf-8").startswith("<?xml")
+    assert md.read_text(encoding="utf-8").startswith("## trustscan: 4 findings")
+    for path in (sarif, junit, md):
+        assert str(path) in run.out
+
+
+def test_junit_follows_fail_on(tmp_path: Path) -> None:
+    from scanner.result_io import write
+    from tests.factories import make_result
+
+    saved = tmp_path / "result.json"
+    write(make_result(), saved)
+    junit = tmp_path / "r.junit.xml"
+    run = trustscan("report", str(saved), "--junit", str(junit), "--fail-on", "critical")
+    assert run.code == 1  # a critical finding
+    assert junit.read_text(encoding="utf-8").count("<failure ") == 1
+
+
+def test_report_needs_an_output(tmp_path: Path) -> None:
+    from scanner.result_io import write
+    from tests.factories import make_result
+
+    saved = tmp_path / "result.json"
+    write(make_result(), saved)
+    run = trustscan("report", str(saved))
+    assert run.code == 2
+    assert "--sarif" in run.err

@@ -1,0 +1,55 @@
+"""The Markdown summary: the golden file, the top-20 cut, hostile text.
+
+fixtures/golden/result.md is `make_result()` rendered; after an intended change
+rewrite it with `TRUSTSCAN_UPDATE_GOLDEN=1 .venv/bin/pytest tests/scanner/formats`.
+"""
+
+from __future__ import annotations
+
+import re
+
+from scanner.formats import OutputFormat, formatter_for
+from scanner.model import ScanResult
+from tests.factories import make_finding, make_result
+from tests.scanner.formats.support import assert_golden, hostile_result
+
+
+def _render(result: ScanResult) -> str:
+    return formatter_for(OutputFormat.MARKDOWN).format(result)
+
+
+def _rows(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line.startswith("| ")]
+
+
+def _cells(row: str) -> list[str]:
+    """Split a table row on the pipes that are not backslash-escaped."""
+    return [c.strip() for c in re.split(r"(?<!\\)\|", row)[1:-1]]
+
+
+def test_golden() -> None:
+    assert_golden("result.md", _render(make_result()))
+
+
+def test_at_most_twenty_findings_and_how_many_more() -> None:
+    findings = tuple(make_finding(port=1000 + n) for n in range(23))
+    text = _render(make_result(findings=findings))
+    table = [r for r in _rows(text) if "apache-httpd-outdated" in r]
+    assert len(table) == 20
+    assert "and 3 more findings" in text
+
+
+def test_no_more_line_when_all_fit() -> None:
+    assert "more finding" not in _render(make_result())
+
+
+def test_hostile_text_renders_inert() -> None:
+    text = _render(hostile_result())
+    assert "<script" not in text
+    assert "&lt;script&gt;" in text
+    assert "\x00" not in text
+    assert "\x9b" not in text
+    (row,) = [r for r in _rows(text) if "Banner" in r]
+    assert len(_cells(row)) == 4  # the banner's `|` did not add a cell
+    for raw in ("`", "*", "_", "["):
+        assert re.search(r"(?<!\\)" + re.escape(raw), _cells(row)[2]) is None, raw

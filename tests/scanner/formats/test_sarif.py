@@ -1,0 +1,123 @@
+"""SARIF 2.1.0: the golden file, the official schema, what GitHub code scanning needs.
+
+fixtures/golden/result.sarif is `make_result()` rendered; after an intended
+change rewrite it with `TRUSTSCAN_UPDATE_GOLDEN=1 .venv/bin/pytest tests/scanner/formats`.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from scanner.formats import OutputFormat, formatter_for
+from scanner.model import ScanResult, Severity, Vulnerability
+from tests.factories import make_finding, make_result
+from tests.scanner.formats.support import HOSTILE, assert_golden, hostile_result
+
+SCHEMA = Path("/work/shared/data/sarif/sarif-schema-2.1.0.json")
+
+
+def _render(result: ScanResult) -> str:
+    return formatter_for(OutputFormat.SARIF).format(result)
+
+
+@lru_cache(maxsize=1)
+def _validator() -> jsonschema.protocols.Validator:
+    schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
+    cls = jsonschema.validators.validator_for(schema)
+    cls.check_schema(schema)
+    return cls(schema)
+
+
+def _validate(log: dict[str, Any]) -> None:
+    if not SCHEMA.is_file():
+        pytest.skip(f"the SARIF schema is not at {SCHEMA}")
+    errors = sorted(_validator().iter_errors(log), key=lambda e: list(e.path))
+    assert not errors, "\n".join(f"{list(e.path)}: {e.message}" for e in errors)
+
+
+def test_golden() -> None:
+    assert_golden("result.sarif", _render(make_result()))
+
+
+def test_the_fixed_result_is_valid_sarif() -> None:
+    _validate(json.loads(_render(make_result())))
+
+
+def test_every_result_has_what_github_code_scanning_needs() -> None:
+    result = make_result()
+    log = json.loads(_render(result))
+    (run,) = log["runs"]
+    rules = run["tool"]["driver"]["rules"]
+    assert [r["id"] for r in rules] == sorted({f.rule_id for f in result.findings})
+    for rule in rules:
+        assert 0.0 <= float(rule["properties"]["security-severity"]) <= 10.0
+    assert len(run["results"]) == len(result.findings)
+    for res in run["results"]:
+        assert rules[res["ruleIndex"]]["id"] == res["ruleId"]
+        (location,) = res["locations"]
+        physical = location["physicalLocation"]
+        assert physical["region"]["startLine"] == 1
+        assert ":" not in physical["artifactLocation"]["uri"]  # no URI scheme
+        assert res["partialFingerprints"]["trustscan/v1"]
+    fingerprints = {r["partialFingerprints"]["trustscan/v1"] for r in run["results"]}
+    assert fingerprints == {f.fingerprint for f in result.findings}
+
+
+@pytest.mark.parametrize(
+    ("severity", "level", "score"),
+    [
+        (Severity.CRITICAL, "error", "9.5"),
+        (Severity.HIGH, "error", "8.0"),
+        (Severity.MEDIUM, "warning", "5.5"),
+        (Severity.LOW, "note", "3.0"),
+        (Severity.INFO, "note", "0.0"),
+    ],
+)
+def test_level_and_security_severity_follow_severity(
+    severity: Severity, level: str, score: str
+) -> None:
+    log = json.loads(_render(make_result(findings=(make_finding(severity=severity),))))
+    (run,) = log["runs"]
+    assert run["results"][0]["level"] == level
+    assert run["tool"]["driver"]["rules"][0]["properties"]["security-severity"] == score
+
+
+def test_a_real_cvss_score_wins_over_the_severity_map() -> None:
+    vulns = (
+        Vulnerability("CVE-2021-41773", Severity.HIGH, 7.5, "CVSS:3.1/AV:N"),
+        Vulnerability("CVE-2021-42013", Severity.CRITICAL, 9.8, "CVSS:3.1/AV:N"),
+        Vulnerability("CVE-0000-0000", Severity.LOW),
+    )
+    finding = make_finding(severity=Severity.HIGH, vulnerabilities=vulns)
+    log = json.loads(_render(make_result(findings=(finding,))))
+    _validate(log)
+    (run,) = log["runs"]
+    assert run["tool"]["driver"]["rules"][0]["properties"]["security-severity"] == "9.8"
+    properties = run["results"][0]["properties"]
+    assert properties["cvss"] == 9.8
+    assert [v["id"] for v in properties["vulnerabilities"]] == ["CVE-2021-41773", "CVE-2021-42013"]
+
+
+def test_an_ipv6_host_level_finding_has_a_relative_uri() -> None:
+    finding = make_finding(host="::1", port=None)
+    log = json.loads(_render(make_result(findings=(finding,))))
+    _validate(log)
+    location = log["runs"][0]["results"][0]["locations"][0]
+    assert location["physicalLocation"]["artifactLocation"]["uri"] == "host/%3A%3A1"
+    assert location["logicalLocations"][0]["name"] == "::1"
+
+
+def test_hostile_text_is_data() -> None:
+    text = _render(hostile_result())
+    log = json.loads(text)
+    _validate(log)
+    assert "\x00" not in text
+    res = log["runs"][0]["results"][0]
+    assert res["properties"]["evidence"] == [f"nmap: {HOSTILE}"]
+    assert HOSTILE in res["message"]["text"]
