@@ -16,6 +16,7 @@ from scanner.credentials import load_credentials
 from scanner.discovery import DiscoveryOptions
 from scanner.errors import TrustscanError
 from scanner.formats import OutputFormat
+from scanner.inventory import Inventory, load_inventory
 from scanner.model import ScanResult
 from scanner.outputs import FailOn, ensure_writable, exceeds, summary_line, write_outputs
 from scanner.probes import ProbeContext
@@ -74,6 +75,19 @@ _rules_option = click.option(
 )
 
 
+_inventory_option = click.option(
+    "--inventory",
+    "inventory_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="A YAML asset inventory (system, owner, environment, exposure, customer records) "
+    "that weighs the risk scores; see reports/inventory.schema.json.",
+)
+
+
+def _inventory(path: Path | None) -> Inventory | None:
+    return load_inventory(path) if path is not None else None
+
+
 def _output_file(*names: str, help: str) -> Callable[..., Any]:
     return click.option(*names, type=click.Path(path_type=Path, dir_okay=False), help=help)
 
@@ -122,6 +136,7 @@ def _outputs(command: Callable[..., Any]) -> Callable[..., Any]:
     help="Evaluate this nmap XML file instead of running nmap.",
 )
 @_rules_option
+@_inventory_option
 @_outputs
 @click.option(
     "--parallel",
@@ -213,6 +228,7 @@ def scan(
     max_hosts: int,
     nmap_xml: Path | None,
     rule_dirs: tuple[Path, ...],
+    inventory_file: Path | None,
     output: Path | None,
     json_path: Path | None,
     sarif_path: Path | None,
@@ -242,14 +258,15 @@ def scan(
     ensure_writable(*paths.values())
     dirs = _rule_dirs(rule_dirs)
     rules = load_rules(dirs)
+    inventory = _inventory(inventory_file)
     sources = [str(d) for d in dirs]
     checkpoint: Path | None = None
     if nmap_xml is not None:
         if targets:
             raise click.UsageError("give either TARGETs or --nmap-xml, not both")
-        result = pipeline.scan_nmap_xml(nmap_xml, rules, sources)
+        result = pipeline.scan_nmap_xml(nmap_xml, rules, sources, inventory)
     elif with_local and not targets:
-        result = pipeline.local_scan(rules, sources)
+        result = pipeline.local_scan(rules, sources, inventory=inventory)
     else:
         resolved = resolve_targets(targets, exclude, max_hosts)
         options = DiscoveryOptions(
@@ -282,6 +299,7 @@ def scan(
                         ca_file=ca_file,
                     ),
                     firewall_probe=FirewallProbe(firewall_probe),
+                    inventory=inventory,
                 ),
                 [progress] if progress is not None else [],
                 checkpoint,
@@ -291,16 +309,18 @@ def scan(
             if progress is not None:
                 progress.close()
     if with_local and (targets or nmap_xml is not None):
-        result = pipeline.merged(result, pipeline.local_scan(rules, sources))
+        result = pipeline.merged(result, pipeline.local_scan(rules, sources), inventory)
     _finish(result, paths, FailOn(fail_on), quiet, checkpoint)
 
 
 @cli.command("local")
 @_rules_option
+@_inventory_option
 @_outputs
 @click.option("-q", "--quiet", is_flag=True, help="No summary.")
 def local(
     rule_dirs: tuple[Path, ...],
+    inventory_file: Path | None,
     output: Path | None,
     json_path: Path | None,
     sarif_path: Path | None,
@@ -317,7 +337,9 @@ def local(
     paths = _paths(output, json_path, sarif_path, junit_path, markdown_path)
     ensure_writable(*paths.values())
     dirs = _rule_dirs(rule_dirs)
-    result = pipeline.local_scan(load_rules(dirs), [str(d) for d in dirs])
+    rules = load_rules(dirs)
+    inventory = _inventory(inventory_file)
+    result = pipeline.local_scan(rules, [str(d) for d in dirs], inventory=inventory)
     _finish(result, paths, FailOn(fail_on), quiet)
 
 
@@ -357,10 +379,12 @@ def _finish(
 
 @cli.command()
 @click.argument("result_file", type=click.Path(path_type=Path, dir_okay=False))
+@_inventory_option
 @_outputs
 @click.option("-q", "--quiet", is_flag=True)
 def report(
     result_file: Path,
+    inventory_file: Path | None,
     output: Path | None,
     json_path: Path | None,
     sarif_path: Path | None,
@@ -369,15 +393,21 @@ def report(
     fail_on: str,
     quiet: bool,
 ) -> None:
-    """Render reports from a saved ScanResult JSON file."""
+    """Render reports from a saved ScanResult JSON file; with --inventory, the
+    risk assessment is computed again with that inventory."""
     from scanner.result_io import read
+    from scanner.risk import assessed
 
     paths = _paths(output, json_path, sarif_path, junit_path, markdown_path)
     if not paths:
         raise click.UsageError(
             "name an output: -o report.html, --json, --sarif, --junit and/or --markdown"
         )
-    _finish(read(result_file), paths, FailOn(fail_on), quiet)
+    inventory = _inventory(inventory_file)
+    result = read(result_file)
+    if inventory is not None:
+        result = assessed(result, inventory)
+    _finish(result, paths, FailOn(fail_on), quiet)
 
 
 @cli.group()

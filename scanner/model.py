@@ -213,6 +213,34 @@ class NmapRun:
 
 
 @dataclass(frozen=True)
+class FindingRisk:
+    """The risk score of one finding (0-100) and the factors that made it."""
+
+    fingerprint: str
+    score: float
+    factors: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class HostRisk:
+    """The risk score of one host (0-100) and who owns it, from the inventory."""
+
+    host: str
+    score: float
+    system: str = ""
+    owner: str = ""
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """Risk scores per finding and per host, ranked (see `scanner.risk`)."""
+
+    findings: tuple[FindingRisk, ...] = ()
+    hosts: tuple[HostRisk, ...] = ()
+    inventory_source: str = ""
+
+
+@dataclass(frozen=True)
 class ScanResult:
     schema_version: str
     tool_version: str
@@ -227,6 +255,7 @@ class ScanResult:
     rule_sources: tuple[str, ...] = field(default_factory=tuple)
     # Targets no host answered for: down, filtered from ping, or unresolvable.
     unanswered: tuple[str, ...] = ()
+    assessment: Assessment | None = None
 
     def severity_counts(self) -> dict[Severity, int]:
         counts = dict.fromkeys(Severity, 0)

@@ -1,4 +1,4 @@
-"""Compose the stages: targets -> discover -> probe -> evaluate -> ScanResult."""
+"""Compose the stages: targets -> discover -> probe -> evaluate -> assess -> ScanResult."""
 
 from __future__ import annotations
 
@@ -11,12 +11,14 @@ from scanner import __version__
 from scanner import checkpoint as saved
 from scanner.ack_scan import AckPass, FirewallProbe, ack_scan, check_allowed
 from scanner.discovery import Discovery, DiscoveryObserver, DiscoveryOptions, discover
+from scanner.inventory import Inventory
 from scanner.local.audit import LocalAudit, audit_local
 from scanner.model import Host, NmapRun, Observation, ScanResult, Target
 from scanner.nmap_xml import parse_file
 from scanner.probes import ProbeContext, run_probes
 from scanner.probes.firewall import posture_observations
 from scanner.result_io import SCHEMA_VERSION
+from scanner.risk import assessed
 from scanner.rules import Rule, evaluate, finding_order
 
 
@@ -28,6 +30,7 @@ class ScanRequest:
     discovery: DiscoveryOptions = field(default_factory=DiscoveryOptions)
     probes: ProbeContext = field(default_factory=ProbeContext)
     firewall_probe: FirewallProbe = FirewallProbe.NONE
+    inventory: Inventory | None = None
 
 
 def now() -> str:
@@ -42,6 +45,7 @@ def _assemble(
     rule_sources: Sequence[str],
     probes: ProbeContext,
     ack: AckPass | None = None,
+    inventory: Inventory | None = None,
 ) -> ScanResult:
     answered = {h.address for h in found.hosts} | {n for h in found.hosts for n in h.hostnames}
     acked = ack.hosts if ack is not None else {}
@@ -51,7 +55,7 @@ def _assemble(
     nmap_run = found.nmap
     if ack is not None:
         nmap_run = replace(nmap_run, commands=nmap_run.commands + ack.commands)
-    return ScanResult(
+    result = ScanResult(
         schema_version=SCHEMA_VERSION,
         tool_version=__version__,
         started=started,
@@ -65,6 +69,7 @@ def _assemble(
         rule_sources=tuple(rule_sources),
         unanswered=tuple(t for t in targets if t not in answered),
     )
+    return assessed(result, inventory)
 
 
 def _postures(hosts: Sequence[Host], acked: dict[str, Host]) -> tuple[Observation, ...]:
@@ -104,16 +109,22 @@ def scan(
         request.rule_sources,
         request.probes,
         ack,
+        request.inventory,
     )
 
 
-def scan_nmap_xml(path: Path, rules: Sequence[Rule], rule_sources: Sequence[str]) -> ScanResult:
+def scan_nmap_xml(
+    path: Path,
+    rules: Sequence[Rule],
+    rule_sources: Sequence[str],
+    inventory: Inventory | None = None,
+) -> ScanResult:
     """Audit an nmap XML file made elsewhere: evaluate only, send no packet."""
     started = now()
     report = parse_file(path)
     commands = (report.args,) if report.args else ()
     observations = _postures(report.hosts, {})
-    return ScanResult(
+    result = ScanResult(
         schema_version=SCHEMA_VERSION,
         tool_version=__version__,
         started=started,
@@ -125,15 +136,19 @@ def scan_nmap_xml(path: Path, rules: Sequence[Rule], rule_sources: Sequence[str]
         findings=evaluate(report.hosts, observations, rules),
         rule_sources=tuple(rule_sources),
     )
+    return assessed(result, inventory)
 
 
 def local_scan(
-    rules: Sequence[Rule], rule_sources: Sequence[str], audit: LocalAudit | None = None
+    rules: Sequence[Rule],
+    rule_sources: Sequence[str],
+    audit: LocalAudit | None = None,
+    inventory: Inventory | None = None,
 ) -> ScanResult:
     """Audit this machine from the inside (`trustscan local`): no packet sent."""
     started = now()
     found = audit if audit is not None else audit_local()
-    return ScanResult(
+    result = ScanResult(
         schema_version=SCHEMA_VERSION,
         tool_version=__version__,
         started=started,
@@ -146,11 +161,14 @@ def local_scan(
         probe_errors=found.errors,
         rule_sources=tuple(rule_sources),
     )
+    return assessed(result, inventory)
 
 
-def merged(network: ScanResult, local: ScanResult) -> ScanResult:
+def merged(
+    network: ScanResult, local: ScanResult, inventory: Inventory | None = None
+) -> ScanResult:
     """A network scan and the local audit as one result (`scan --local`)."""
-    return replace(
+    result = replace(
         network,
         targets=network.targets + local.targets,
         hosts=network.hosts + local.hosts,
@@ -159,3 +177,4 @@ def merged(network: ScanResult, local: ScanResult) -> ScanResult:
         probe_errors=network.probe_errors + local.probe_errors,
         finished=local.finished,
     )
+    return assessed(result, inventory)

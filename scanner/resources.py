@@ -33,3 +33,8 @@ def rule_schema_path() -> Path:
 def result_schema_path() -> Path:
     """The JSON Schema of the `ScanResult` JSON (see `scanner.result_schema`)."""
     return reports_dir() / "scan-result.schema.json"
+
+
+def inventory_schema_path() -> Path:
+    """The JSON Schema of an `--inventory` file (see `scanner.inventory`)."""
+    return reports_dir() / "inventory.schema.json"

@@ -6,10 +6,7 @@ directory are collected before failing, so `rules lint` shows them at once.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from functools import lru_cache
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +14,11 @@ import jsonschema
 import yaml
 
 from scanner.conditions import ConditionError, build, service_conditions_in
-from scanner.errors import InputError
 from scanner.files import FileReadError, read_text
 from scanner.model import Confidence, Severity, TrustImpact, Vulnerability
 from scanner.resources import rule_schema_path
 from scanner.rules import Escalation, Rule, RuleScope
+from scanner.yaml_files import FileProblem, FileProblems, error_path, line_of, schema_validator
 
 _MAX_RULE_FILE_BYTES = 4 * 1024 * 1024
 RULE_SUFFIXES = (".yaml", ".yml")
@@ -29,66 +26,16 @@ RULE_SUFFIXES = (".yaml", ".yml")
 _LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-@dataclass(frozen=True)
-class RuleProblem:
-    path: Path
-    line: int
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.path}:{self.line}: {self.message}"
+class RuleLoadError(FileProblems):
+    what = "rule"
 
 
-class RuleLoadError(InputError):
-    def __init__(self, problems: Sequence[RuleProblem]) -> None:
-        self.problems = tuple(problems)
-        first = self.problems[0]
-        more = f" (and {len(self.problems) - 1} more)" if len(self.problems) > 1 else ""
-        super().__init__(f"invalid rule: {first}{more}")
+# A problem in a rule file: the file, the line and what is wrong.
+RuleProblem = FileProblem
 
 
-@lru_cache(maxsize=1)
 def _validator() -> jsonschema.protocols.Validator:
-    schema = json.loads(rule_schema_path().read_text(encoding="utf-8"))
-    cls = jsonschema.validators.validator_for(schema)
-    cls.check_schema(schema)
-    return cls(schema)
-
-
-def _line_of(node: yaml.Node | None, path: Iterable[str | int]) -> int:
-    """The 1-based line of the YAML node at `path`, or of its nearest parent."""
-    if node is None:
-        return 1
-    line = node.start_mark.line + 1
-    for step in path:
-        child: yaml.Node | None = None
-        if isinstance(node, yaml.MappingNode) and isinstance(step, str):
-            for key, value in node.value:
-                if isinstance(key, yaml.ScalarNode) and key.value == step:
-                    child = value
-                    break
-        elif (
-            isinstance(node, yaml.SequenceNode)
-            and isinstance(step, int)
-            and 0 <= step < len(node.value)
-        ):
-            child = node.value[step]
-        if child is None:
-            break
-        node = child
-        line = node.start_mark.line + 1
-    return line
-
-
-def _error_path(error: jsonschema.ValidationError) -> list[str | int]:
-    """Where to point: for an unknown key, the key itself, not its mapping."""
-    path: list[str | int] = list(error.absolute_path)
-    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-        allowed = error.schema.get("properties", {}) if isinstance(error.schema, dict) else {}
-        extra = [key for key in error.instance if key not in allowed]
-        if extra:
-            path.append(str(extra[0]))
-    return path
+    return schema_validator(rule_schema_path())
 
 
 def _describe(error: jsonschema.ValidationError) -> str:
@@ -125,7 +72,7 @@ def load_file(path: Path) -> tuple[list[Rule], list[RuleProblem]]:
     errors = sorted(_validator().iter_errors(data), key=lambda e: list(map(str, e.path)))
     if errors:
         return [], [
-            RuleProblem(path, _line_of(node, _error_path(error)), _describe(error))
+            RuleProblem(path, line_of(node, error_path(error)), _describe(error))
             for error in errors
         ]
 
@@ -134,9 +81,9 @@ def load_file(path: Path) -> tuple[list[Rule], list[RuleProblem]]:
     for index, item in enumerate(data["rules"]):
         where: list[str | int] = ["rules", index]
         try:
-            rules.append(_rule(item, path, _line_of(node, where), where))
+            rules.append(_rule(item, path, line_of(node, where), where))
         except ConditionError as exc:
-            problems.append(RuleProblem(path, _line_of(node, exc.path), str(exc)))
+            problems.append(RuleProblem(path, line_of(node, exc.path), str(exc)))
     return rules, problems
 
 

@@ -377,3 +377,42 @@ def test_report_needs_an_output(tmp_path: Path) -> None:
     run = trustscan("report", str(saved))
     assert run.code == 2
     assert "--sarif" in run.err
+
+
+def test_report_with_an_inventory_adds_an_assessment(tmp_path: Path) -> None:
+    from scanner.result_io import write
+    from tests.factories import make_result
+
+    saved, out = tmp_path / "result.json", tmp_path / "out.json"
+    write(make_result(), saved)
+    inventory = FIXTURES / "inventory" / "demo-assets.yaml"
+    run = trustscan("report", str(saved), "--inventory", str(inventory), "--json", str(out))
+    assert run.code == 0, run.err
+    assessment = read(out).assessment
+    assert assessment is not None
+    assert assessment.inventory_source == str(inventory)
+    hosts = {h.host: h for h in assessment.hosts}
+    assert hosts["127.0.0.10"].system == "legacy-shop (centos6-apache)"
+    assert hosts["127.0.0.10"].owner == "web-team@example.test"
+    # .10 is internet exposed with 120,000 customer records: its findings weigh more.
+    top = assessment.findings[0]
+    assert any("internet exposed" in factor for factor in top.factors)
+    scores = [f.score for f in assessment.findings]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_report_with_a_bad_inventory_names_file_and_line(tmp_path: Path) -> None:
+    from scanner.result_io import write
+    from tests.factories import make_result
+
+    saved = tmp_path / "result.json"
+    write(make_result(), saved)
+    bad = FIXTURES / "inventory" / "bad-assets.yaml"
+    run = trustscan("report", str(saved), "--inventory", str(bad), "--json", str(tmp_path / "o"))
+    assert run.code == 2
+    assert f"{bad}:5:" in run.err
+
+
+def test_inventory_is_an_option_of_scan_local_and_report() -> None:
+    for command in ("scan", "local", "report"):
+        assert "--inventory" in trustscan(command, "--help").out
