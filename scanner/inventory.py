@@ -19,14 +19,19 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
-import yaml
 
-from scanner.files import FileReadError, read_text
 from scanner.resources import inventory_schema_path
-from scanner.yaml_files import FileProblem, FileProblems, error_path, line_of, schema_validator
+from scanner.yaml_files import (
+    FileProblem,
+    FileProblems,
+    YamlFileError,
+    error_path,
+    line_of,
+    read_yaml,
+    schema_validator,
+)
 
 _MAX_INVENTORY_BYTES = 4 * 1024 * 1024
-_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
@@ -102,19 +107,9 @@ def _describe(error: jsonschema.ValidationError) -> str:
 def load_inventory(path: Path) -> Inventory:
     """Load and validate an inventory file; raise `InventoryError` on any problem."""
     try:
-        text = read_text(path, _MAX_INVENTORY_BYTES, "inventory file")
-    except FileReadError as exc:
-        raise InventoryError([InventoryProblem(path, exc.line, exc.problem)]) from None
-    try:
-        node = yaml.compose(text, Loader=_LOADER)
-        data = yaml.load(text, Loader=_LOADER)  # noqa: S506 - a safe loader
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else 1
-        problem = InventoryProblem(path, line, f"not valid YAML: {exc.problem or exc}")
-        raise InventoryError([problem]) from None
-    except yaml.YAMLError as exc:
-        raise InventoryError([InventoryProblem(path, 1, f"not valid YAML: {exc}")]) from None
+        node, data = read_yaml(path, _MAX_INVENTORY_BYTES, "inventory file")
+    except YamlFileError as exc:
+        raise InventoryError([exc.problem]) from None
 
     errors = sorted(_validator().iter_errors(data), key=lambda e: list(map(str, e.path)))
     problems = [InventoryProblem(path, line_of(node, error_path(e)), _describe(e)) for e in errors]

@@ -11,19 +11,23 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
-import yaml
 
 from scanner.conditions import ConditionError, build, service_conditions_in
-from scanner.files import FileReadError, read_text
 from scanner.model import Confidence, Severity, TrustImpact, Vulnerability
 from scanner.resources import rule_schema_path
 from scanner.rules import Escalation, Rule, RuleScope
-from scanner.yaml_files import FileProblem, FileProblems, error_path, line_of, schema_validator
+from scanner.yaml_files import (
+    FileProblem,
+    FileProblems,
+    YamlFileError,
+    error_path,
+    line_of,
+    read_yaml,
+    schema_validator,
+)
 
 _MAX_RULE_FILE_BYTES = 4 * 1024 * 1024
 RULE_SUFFIXES = (".yaml", ".yml")
-# libyaml's safe loader when PyYAML was built with it: the CVE rules are many.
-_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class RuleLoadError(FileProblems):
@@ -56,18 +60,9 @@ def _describe(error: jsonschema.ValidationError) -> str:
 def load_file(path: Path) -> tuple[list[Rule], list[RuleProblem]]:
     """Load one rule file; problems are returned, not raised."""
     try:
-        text = read_text(path, _MAX_RULE_FILE_BYTES, "rule file")
-    except FileReadError as exc:
-        return [], [RuleProblem(path, exc.line, exc.problem)]
-    try:
-        node = yaml.compose(text, Loader=_LOADER)
-        data = yaml.load(text, Loader=_LOADER)  # noqa: S506 - a safe loader
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else 1
-        return [], [RuleProblem(path, line, f"not valid YAML: {exc.problem or exc}")]
-    except yaml.YAMLError as exc:
-        return [], [RuleProblem(path, 1, f"not valid YAML: {exc}")]
+        node, data = read_yaml(path, _MAX_RULE_FILE_BYTES, "rule file")
+    except YamlFileError as exc:
+        return [], [exc.problem]
 
     errors = sorted(_validator().iter_errors(data), key=lambda e: list(map(str, e.path)))
     if errors:

@@ -8,11 +8,16 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import yaml
 
 from scanner.errors import InputError
+from scanner.files import FileReadError, read_text
+
+# libyaml's safe loader when PyYAML was built with it: the CVE rules are many.
+_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
@@ -34,6 +39,33 @@ class FileProblems(InputError):
         self.problems = tuple(problems)
         more = f" (and {len(self.problems) - 1} more)" if len(self.problems) > 1 else ""
         super().__init__(f"invalid {self.what}: {self.problems[0]}{more}")
+
+
+class YamlFileError(Exception):
+    """A file that cannot be read or is not YAML: its one problem."""
+
+    def __init__(self, problem: FileProblem) -> None:
+        super().__init__(str(problem))
+        self.problem = problem
+
+
+def read_yaml(path: Path, max_bytes: int, what: str) -> tuple[yaml.Node | None, Any]:
+    """The file's YAML node tree (for line numbers) and its data."""
+    try:
+        text = read_text(path, max_bytes, what)
+    except FileReadError as exc:
+        raise YamlFileError(FileProblem(path, exc.line, exc.problem)) from None
+    try:
+        node = yaml.compose(text, Loader=_LOADER)
+        data = yaml.load(text, Loader=_LOADER)  # noqa: S506 - a safe loader
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 1
+        problem = FileProblem(path, line, f"not valid YAML: {exc.problem or exc}")
+        raise YamlFileError(problem) from None
+    except yaml.YAMLError as exc:
+        raise YamlFileError(FileProblem(path, 1, f"not valid YAML: {exc}")) from None
+    return node, data
 
 
 @lru_cache(maxsize=4)
