@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -42,3 +43,26 @@ def trustscan(*args: str, env: dict[str, str] | None = None) -> Run:
         env={**os.environ, **(env or {})},
     )
     return Run(proc.returncode, proc.stdout, proc.stderr)
+
+
+def scan_to_every_format(directory: Path, *args: str) -> tuple[dict[str, object], tuple[Path, ...]]:
+    """`trustscan scan ARGS` writing all five formats and its console output
+    into `directory`: the parsed result and every file there, for leak checks."""
+    run = trustscan(
+        "scan",
+        *args,
+        "--json",
+        str(directory / "result.json"),
+        "-o",
+        str(directory / "report.html"),
+        "--sarif",
+        str(directory / "result.sarif"),
+        "--junit",
+        str(directory / "result.junit.xml"),
+        "--markdown",
+        str(directory / "summary.md"),
+    )
+    assert run.code == 0, run.err
+    (directory / "console.txt").write_text(run.out + run.err, encoding="utf-8")
+    result = json.loads((directory / "result.json").read_text(encoding="utf-8"))
+    return result, tuple(sorted(directory.iterdir()))

@@ -25,7 +25,7 @@ import pytest
 from fixtures.datastores.customers import raw_values
 from fixtures.datastores.servers import KINDS, PORTS, VARIANTS
 from tests.datastores import Stores, StoreServer
-from tests.support import requires_nmap, trustscan
+from tests.support import requires_nmap, scan_to_every_format
 
 pytestmark = [pytest.mark.integration, requires_nmap]
 
@@ -86,29 +86,15 @@ def _credentials(path: Path, servers: list[StoreServer]) -> None:
 
 def _scan(directory: Path, servers: list[StoreServer], *options: str) -> Scan:
     directory.mkdir(parents=True)
-    args = [
-        "scan",
+    result, written = scan_to_every_format(
+        directory,
         *(s.address for s in servers),
         "-p",
         ALL_PORTS,
-        "--json",
-        str(directory / "result.json"),
-        "-o",
-        str(directory / "report.html"),
-        "--sarif",
-        str(directory / "result.sarif"),
-        "--junit",
-        str(directory / "result.junit.xml"),
-        "--markdown",
-        str(directory / "summary.md"),
         "--nmap-arg=--version-intensity=2",
         *options,
-    ]
-    run = trustscan(*args)
-    assert run.code == 0, run.err
-    (directory / "console.txt").write_text(run.out + run.err, encoding="utf-8")
-    result = json.loads((directory / "result.json").read_text(encoding="utf-8"))
-    files = tuple(p for p in sorted(directory.iterdir()) if p.name != "credentials.yaml")
+    )
+    files = tuple(p for p in written if p.name != "credentials.yaml")
     passwords = frozenset(s.password for s in servers if s.password)
     return Scan(result, files, passwords)
 

@@ -7,7 +7,6 @@ exported files and no cookie value appears in any file the scan wrote.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,7 @@ from typing import Any
 import pytest
 
 from fixtures.web.servers import COOKIE_VALUES, raw_values
-from tests.support import requires_nmap, trustscan
+from tests.support import requires_nmap, scan_to_every_format
 from tests.websites import Site, Websites
 
 pytestmark = [pytest.mark.integration, requires_nmap]
@@ -66,28 +65,15 @@ def scan(websites: Websites, tmp_path_factory: pytest.TempPathFactory) -> Scan:
     directory = tmp_path_factory.mktemp("web")
     # The well-configured site's certificate comes from the tests' own CA.
     trust = ["--ca-file", str(websites.ca_file)] if websites.ca_file else []
-    run = trustscan(
-        "scan",
+    result, files = scan_to_every_format(
+        directory,
         *(site.address for site in sites),
         "-p",
         "80,443",
-        "--json",
-        str(directory / "result.json"),
-        "-o",
-        str(directory / "report.html"),
-        "--sarif",
-        str(directory / "result.sarif"),
-        "--junit",
-        str(directory / "result.junit.xml"),
-        "--markdown",
-        str(directory / "summary.md"),
         "--inspect-data",
         *trust,
     )
-    assert run.code == 0, run.err
-    (directory / "console.txt").write_text(run.out + run.err, encoding="utf-8")
-    result = json.loads((directory / "result.json").read_text(encoding="utf-8"))
-    return Scan(result, tuple(sorted(directory.iterdir())))
+    return Scan(result, files)
 
 
 def test_plaintext_apache(websites: Websites, scan: Scan) -> None:
