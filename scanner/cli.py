@@ -15,15 +15,16 @@ from scanner.checkpoint import partial_path
 from scanner.credentials import load_credentials
 from scanner.discovery import DiscoveryOptions
 from scanner.errors import TrustscanError
-from scanner.formats import OutputFormat
+from scanner.formats import DEFAULT_FILE_NAMES, OutputFormat
 from scanner.inventory import Inventory, load_inventory
 from scanner.model import ScanResult
-from scanner.outputs import FailOn, ensure_writable, exceeds, summary_line, write_outputs
+from scanner.outputs import FailOn, exceeds, prepare_outputs, summary_line, write_outputs
 from scanner.probes import ProbeContext
 from scanner.progress import TerminalProgress, wants_progress
 from scanner.resources import builtin_rules_dir
 from scanner.rule_loader import lint, load_rules
 from scanner.targets import DEFAULT_MAX_HOSTS, resolve_targets
+from scanner.trust import DEFAULT_COST, cost_basis
 
 EXIT_FINDINGS = 1
 
@@ -88,14 +89,57 @@ def _inventory(path: Path | None) -> Inventory | None:
     return load_inventory(path) if path is not None else None
 
 
+def _cost_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The breach-cost basis of the customer-trust section (`scanner.trust`)."""
+    for option in reversed(
+        (
+            click.option(
+                "--cost-per-record",
+                type=click.FloatRange(min=0, min_open=True),
+                help=f"Breach cost per customer record for the estimate (default "
+                f"{DEFAULT_COST.per_record:g} {DEFAULT_COST.currency}: {DEFAULT_COST.source}).",
+            ),
+            click.option(
+                "--cost-currency",
+                help=f"ISO 4217 code of --cost-per-record (default {DEFAULT_COST.currency}).",
+            ),
+            click.option(
+                "--cost-source",
+                help="Where your --cost-per-record comes from, stated in the report.",
+            ),
+        )
+    ):
+        command = option(command)
+    return command
+
+
 def _output_file(*names: str, help: str) -> Callable[..., Any]:
     return click.option(*names, type=click.Path(path_type=Path, dir_okay=False), help=help)
+
+
+_DEFAULT_NAMES = ", ".join(f"{fmt.value}: {name}" for fmt, name in DEFAULT_FILE_NAMES.items())
 
 
 def _outputs(command: Callable[..., Any]) -> Callable[..., Any]:
     """The output options `scan`, `local` and `report` share."""
     for option in reversed(
         (
+            click.option(
+                "--format",
+                "formats",
+                multiple=True,
+                type=click.Choice([f.value for f in OutputFormat]),
+                help=f"Write this format under its default name in --output-dir "
+                f"(repeatable; {_DEFAULT_NAMES}). A path option for the same format "
+                "(-o, --json, --sarif, --junit, --markdown) wins over the default name.",
+            ),
+            click.option(
+                "--output-dir",
+                type=click.Path(path_type=Path),
+                metavar="DIR",
+                help="Where --format writes (default: the current directory); created "
+                "if missing when its parent exists. Path options are not moved there.",
+            ),
             _output_file("-o", "--output", help="Write the HTML report here."),
             _output_file("--json", "json_path", help="Write the ScanResult JSON here."),
             _output_file(
@@ -104,8 +148,8 @@ def _outputs(command: Callable[..., Any]) -> Callable[..., Any]:
             _output_file(
                 "--junit",
                 "junit_path",
-                help="Write JUnit XML here: findings at or above --fail-on fail "
-                "(all of them with --fail-on never).",
+                help="Write JUnit XML here: one test case per rule and host, failing when "
+                "one of its findings is at or above --fail-on (every case with --fail-on never).",
             ),
             _output_file(
                 "--markdown",
@@ -137,6 +181,7 @@ def _outputs(command: Callable[..., Any]) -> Callable[..., Any]:
 )
 @_rules_option
 @_inventory_option
+@_cost_options
 @_outputs
 @click.option(
     "--parallel",
@@ -229,6 +274,11 @@ def scan(
     nmap_xml: Path | None,
     rule_dirs: tuple[Path, ...],
     inventory_file: Path | None,
+    cost_per_record: float | None,
+    cost_currency: str | None,
+    cost_source: str | None,
+    formats: tuple[str, ...],
+    output_dir: Path | None,
     output: Path | None,
     json_path: Path | None,
     sarif_path: Path | None,
@@ -254,19 +304,19 @@ def scan(
     """Scan TARGETs: IPs, hostnames, CIDRs (127.0.0.0/28), ranges (127.0.0.1-20), @file."""
     from scanner import pipeline
 
-    paths = _paths(output, json_path, sarif_path, junit_path, markdown_path)
-    ensure_writable(*paths.values())
+    paths = _paths(formats, output_dir, output, json_path, sarif_path, junit_path, markdown_path)
     dirs = _rule_dirs(rule_dirs)
     rules = load_rules(dirs)
     inventory = _inventory(inventory_file)
+    cost = cost_basis(cost_per_record, cost_currency, cost_source)
     sources = [str(d) for d in dirs]
     checkpoint: Path | None = None
     if nmap_xml is not None:
         if targets:
             raise click.UsageError("give either TARGETs or --nmap-xml, not both")
-        result = pipeline.scan_nmap_xml(nmap_xml, rules, sources, inventory)
+        result = pipeline.scan_nmap_xml(nmap_xml, rules, sources, inventory, cost)
     elif with_local and not targets:
-        result = pipeline.local_scan(rules, sources, inventory=inventory)
+        result = pipeline.local_scan(rules, sources, inventory=inventory, cost=cost)
     else:
         resolved = resolve_targets(targets, exclude, max_hosts)
         options = DiscoveryOptions(
@@ -278,9 +328,12 @@ def scan(
             nmap_path=nmap_path,
             extra_args=nmap_args,
         )
-        if resume and json_path is None:
-            raise click.UsageError("--resume needs --json: progress is saved beside the result")
-        checkpoint = partial_path(json_path) if json_path is not None else None
+        result_path = paths.get(OutputFormat.JSON)
+        if resume and result_path is None:
+            raise click.UsageError(
+                "--resume needs --json or --format json: progress is saved beside the result"
+            )
+        checkpoint = partial_path(result_path) if result_path is not None else None
         progress = TerminalProgress() if wants_progress(quiet) else None
         try:
             result = pipeline.scan(
@@ -300,6 +353,7 @@ def scan(
                     ),
                     firewall_probe=FirewallProbe(firewall_probe),
                     inventory=inventory,
+                    cost=cost,
                 ),
                 [progress] if progress is not None else [],
                 checkpoint,
@@ -309,18 +363,24 @@ def scan(
             if progress is not None:
                 progress.close()
     if with_local and (targets or nmap_xml is not None):
-        result = pipeline.merged(result, pipeline.local_scan(rules, sources), inventory)
+        result = pipeline.merged(result, pipeline.local_scan(rules, sources), inventory, cost)
     _finish(result, paths, FailOn(fail_on), quiet, checkpoint)
 
 
 @cli.command("local")
 @_rules_option
 @_inventory_option
+@_cost_options
 @_outputs
 @click.option("-q", "--quiet", is_flag=True, help="No summary.")
 def local(
     rule_dirs: tuple[Path, ...],
     inventory_file: Path | None,
+    cost_per_record: float | None,
+    cost_currency: str | None,
+    cost_source: str | None,
+    formats: tuple[str, ...],
+    output_dir: Path | None,
     output: Path | None,
     json_path: Path | None,
     sarif_path: Path | None,
@@ -334,31 +394,35 @@ def local(
     read the rules; without root it says what it could not read."""
     from scanner import pipeline
 
-    paths = _paths(output, json_path, sarif_path, junit_path, markdown_path)
-    ensure_writable(*paths.values())
+    paths = _paths(formats, output_dir, output, json_path, sarif_path, junit_path, markdown_path)
     dirs = _rule_dirs(rule_dirs)
     rules = load_rules(dirs)
     inventory = _inventory(inventory_file)
-    result = pipeline.local_scan(rules, [str(d) for d in dirs], inventory=inventory)
+    cost = cost_basis(cost_per_record, cost_currency, cost_source)
+    result = pipeline.local_scan(rules, [str(d) for d in dirs], inventory=inventory, cost=cost)
     _finish(result, paths, FailOn(fail_on), quiet)
 
 
 def _paths(
+    formats: tuple[str, ...],
+    output_dir: Path | None,
     html: Path | None,
     json_path: Path | None,
     sarif: Path | None,
     junit: Path | None,
     markdown: Path | None,
 ) -> dict[OutputFormat, Path]:
-    """The output files asked for, by format."""
-    given = {
+    """The output files asked for, by format, checked writable before any work."""
+    if output_dir is not None and not formats:
+        raise click.UsageError("--output-dir is where --format writes: give --format too")
+    explicit = {
         OutputFormat.HTML: html,
         OutputFormat.JSON: json_path,
         OutputFormat.SARIF: sarif,
         OutputFormat.JUNIT: junit,
         OutputFormat.MARKDOWN: markdown,
     }
-    return {fmt: path for fmt, path in given.items() if path is not None}
+    return prepare_outputs(explicit, [OutputFormat(f) for f in formats], output_dir)
 
 
 def _finish(
@@ -380,11 +444,17 @@ def _finish(
 @cli.command()
 @click.argument("result_file", type=click.Path(path_type=Path, dir_okay=False))
 @_inventory_option
+@_cost_options
 @_outputs
 @click.option("-q", "--quiet", is_flag=True)
 def report(
     result_file: Path,
     inventory_file: Path | None,
+    cost_per_record: float | None,
+    cost_currency: str | None,
+    cost_source: str | None,
+    formats: tuple[str, ...],
+    output_dir: Path | None,
     output: Path | None,
     json_path: Path | None,
     sarif_path: Path | None,
@@ -393,20 +463,29 @@ def report(
     fail_on: str,
     quiet: bool,
 ) -> None:
-    """Render reports from a saved ScanResult JSON file; with --inventory, the
-    risk assessment is computed again with that inventory."""
+    """Render reports from a saved ScanResult JSON file; with --inventory or a
+    --cost-* option, the risk and customer-trust assessment is computed again."""
     from scanner.result_io import read
     from scanner.risk import assessed
 
-    paths = _paths(output, json_path, sarif_path, junit_path, markdown_path)
+    paths = _paths(formats, output_dir, output, json_path, sarif_path, junit_path, markdown_path)
     if not paths:
         raise click.UsageError(
-            "name an output: -o report.html, --json, --sarif, --junit and/or --markdown"
+            "name an output: --format FMT (repeatable), or -o report.html, --json, --sarif, "
+            "--junit and/or --markdown"
         )
     inventory = _inventory(inventory_file)
+    cost_given = cost_per_record is not None or cost_currency or cost_source
+    cost = cost_basis(cost_per_record, cost_currency, cost_source)
     result = read(result_file)
-    if inventory is not None:
-        result = assessed(result, inventory)
+    saved = result.assessment
+    if cost_given and inventory is None and saved is not None and saved.inventory_source:
+        raise click.UsageError(
+            f"this result was assessed with the inventory {saved.inventory_source}: "
+            "give --inventory again with the --cost-* options"
+        )
+    if inventory is not None or cost_given or saved is None:
+        result = assessed(result, inventory, cost)
     _finish(result, paths, FailOn(fail_on), quiet)
 
 

@@ -36,8 +36,12 @@ _MAX_INVENTORY_BYTES = 4 * 1024 * 1024
 
 @dataclass(frozen=True)
 class Segment:
+    """A group of customers a system serves; `data_categories` narrows the
+    asset's categories to what this group has (no card for "no card on file")."""
+
     name: str
     customers: int
+    data_categories: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -155,6 +159,9 @@ def _asset(item: dict[str, Any], source: str) -> Asset:
         internet_exposed=bool(item.get("internet_exposed", False)),
         data_categories=tuple(item.get("data_categories", ())),
         customer_records=item.get("customer_records"),
-        segments=tuple(Segment(s["name"], s["customers"]) for s in item.get("segments", ())),
+        segments=tuple(
+            Segment(s["name"], s["customers"], tuple(s.get("data_categories", ())))
+            for s in item.get("segments", ())
+        ),
         source=source,
     )

@@ -232,12 +232,135 @@ class HostRisk:
 
 
 @dataclass(frozen=True)
+class PlanStep:
+    """One remediation on one host and the findings it fixes; steps are ranked
+    by their riskiest finding (see `scanner.risk`)."""
+
+    rank: int
+    host: str
+    remediation: str
+    score: float
+    severity: Severity
+    fingerprints: tuple[str, ...]
+    titles: tuple[str, ...]
+    system: str = ""
+    owner: str = ""
+
+
+@dataclass(frozen=True)
+class CategoryAtRisk:
+    """Customer data of one category on hosts that findings expose."""
+
+    category: str
+    records: int
+    # Distinct customers, from the inventory's segments; None when no segment says.
+    customers: int | None
+    segments: tuple[str, ...]
+    hosts: tuple[str, ...]
+    # Where the category and count came from: inventory file:line, observed host:port.
+    sources: tuple[str, ...]
+    fingerprints: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class HostAtRisk:
+    """One host whose customer data findings expose, and what it holds."""
+
+    host: str
+    records: int
+    categories: tuple[str, ...]
+    segments: tuple[str, ...]
+    # Where the categories and counts came from: inventory file:line, observed host:port.
+    sources: tuple[str, ...]
+    fingerprints: tuple[str, ...]
+    worst: Severity
+    system: str = ""
+    owner: str = ""
+
+
+@dataclass(frozen=True)
+class SegmentAtRisk:
+    """A customer segment (from the inventory) whose data findings expose."""
+
+    name: str
+    customers: int
+    categories: tuple[str, ...]
+    hosts: tuple[str, ...]
+    fingerprints: tuple[str, ...]
+
+
+class DutyKind(str, Enum):
+    GDPR_ART_33 = "gdpr-art-33"
+    GDPR_ART_34 = "gdpr-art-34"
+    PCI_DSS = "pci-dss"
+
+
+@dataclass(frozen=True)
+class Duty:
+    """What the law or a card-brand contract would demand if the exposure were exploited."""
+
+    kind: DutyKind
+    title: str
+    basis: str
+    deadline: str
+    who: str
+    why: str
+    fingerprints: tuple[str, ...]
+    reference: str = ""
+
+
+@dataclass(frozen=True)
+class CostEstimate:
+    """A breach-cost estimate: records (or customers) at risk times a per-record cost."""
+
+    records: int
+    counted: str
+    per_record: float
+    currency: str
+    source: str
+    total: float
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A draft first notice to one customer segment, prepared before it is needed."""
+
+    segment: str
+    customers: int | None
+    categories: tuple[str, ...]
+    subject: str
+    known: str
+    doing: str
+    advice: tuple[str, ...]
+    contact: str
+
+
+@dataclass(frozen=True)
+class CustomerTrust:
+    """What the exposed findings mean for customers: data, people, duties, cost, notices."""
+
+    records_at_risk: int = 0
+    customers_at_risk: int | None = None
+    categories: tuple[CategoryAtRisk, ...] = ()
+    hosts: tuple[HostAtRisk, ...] = ()
+    segments: tuple[SegmentAtRisk, ...] = ()
+    duties: tuple[Duty, ...] = ()
+    cost: CostEstimate | None = None
+    notices: tuple[Notice, ...] = ()
+    # The lowest severity counted as exposing a host's data.
+    exposing_severity: Severity = Severity.MEDIUM
+
+
+@dataclass(frozen=True)
 class Assessment:
-    """Risk scores per finding and per host, ranked (see `scanner.risk`)."""
+    """Risk scores per finding and per host, ranked, the remediation plan and
+    the customer-trust summary (see `scanner.risk` and `scanner.trust`)."""
 
     findings: tuple[FindingRisk, ...] = ()
     hosts: tuple[HostRisk, ...] = ()
     inventory_source: str = ""
+    plan: tuple[PlanStep, ...] = ()
+    trust: CustomerTrust = field(default_factory=CustomerTrust)
 
 
 @dataclass(frozen=True)
@@ -256,6 +379,8 @@ class ScanResult:
     # Targets no host answered for: down, filtered from ping, or unresolvable.
     unanswered: tuple[str, ...] = ()
     assessment: Assessment | None = None
+    # Which rules judged this result: count and a digest of the rule files.
+    rule_set: str = ""
 
     def severity_counts(self) -> dict[Severity, int]:
         counts = dict.fromkeys(Severity, 0)

@@ -19,7 +19,9 @@ from scanner.probes import ProbeContext, run_probes
 from scanner.probes.firewall import posture_observations
 from scanner.result_io import SCHEMA_VERSION
 from scanner.risk import assessed
+from scanner.rule_loader import rule_set_version
 from scanner.rules import Rule, evaluate, finding_order
+from scanner.trust import DEFAULT_COST, CostBasis
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,7 @@ class ScanRequest:
     probes: ProbeContext = field(default_factory=ProbeContext)
     firewall_probe: FirewallProbe = FirewallProbe.NONE
     inventory: Inventory | None = None
+    cost: CostBasis = DEFAULT_COST
 
 
 def now() -> str:
@@ -46,6 +49,7 @@ def _assemble(
     probes: ProbeContext,
     ack: AckPass | None = None,
     inventory: Inventory | None = None,
+    cost: CostBasis = DEFAULT_COST,
 ) -> ScanResult:
     answered = {h.address for h in found.hosts} | {n for h in found.hosts for n in h.hostnames}
     acked = ack.hosts if ack is not None else {}
@@ -67,9 +71,10 @@ def _assemble(
         findings=findings,
         probe_errors=found.errors + (ack.errors if ack else ()) + probe_errors,
         rule_sources=tuple(rule_sources),
+        rule_set=rule_set_version(rules, rule_sources),
         unanswered=tuple(t for t in targets if t not in answered),
     )
-    return assessed(result, inventory)
+    return assessed(result, inventory, cost)
 
 
 def _postures(hosts: Sequence[Host], acked: dict[str, Host]) -> tuple[Observation, ...]:
@@ -110,6 +115,7 @@ def scan(
         request.probes,
         ack,
         request.inventory,
+        request.cost,
     )
 
 
@@ -118,6 +124,7 @@ def scan_nmap_xml(
     rules: Sequence[Rule],
     rule_sources: Sequence[str],
     inventory: Inventory | None = None,
+    cost: CostBasis = DEFAULT_COST,
 ) -> ScanResult:
     """Audit an nmap XML file made elsewhere: evaluate only, send no packet."""
     started = now()
@@ -135,8 +142,9 @@ def scan_nmap_xml(
         observations=observations,
         findings=evaluate(report.hosts, observations, rules),
         rule_sources=tuple(rule_sources),
+        rule_set=rule_set_version(rules, rule_sources),
     )
-    return assessed(result, inventory)
+    return assessed(result, inventory, cost)
 
 
 def local_scan(
@@ -144,6 +152,7 @@ def local_scan(
     rule_sources: Sequence[str],
     audit: LocalAudit | None = None,
     inventory: Inventory | None = None,
+    cost: CostBasis = DEFAULT_COST,
 ) -> ScanResult:
     """Audit this machine from the inside (`trustscan local`): no packet sent."""
     started = now()
@@ -160,12 +169,16 @@ def local_scan(
         findings=evaluate((found.host,), found.observations, rules),
         probe_errors=found.errors,
         rule_sources=tuple(rule_sources),
+        rule_set=rule_set_version(rules, rule_sources),
     )
-    return assessed(result, inventory)
+    return assessed(result, inventory, cost)
 
 
 def merged(
-    network: ScanResult, local: ScanResult, inventory: Inventory | None = None
+    network: ScanResult,
+    local: ScanResult,
+    inventory: Inventory | None = None,
+    cost: CostBasis = DEFAULT_COST,
 ) -> ScanResult:
     """A network scan and the local audit as one result (`scan --local`)."""
     result = replace(
@@ -177,4 +190,4 @@ def merged(
         probe_errors=network.probe_errors + local.probe_errors,
         finished=local.finished,
     )
-    return assessed(result, inventory)
+    return assessed(result, inventory, cost)

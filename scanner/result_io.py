@@ -12,7 +12,8 @@ from scanner.files import read_text
 from scanner.model import ScanResult
 
 # 1.1: Host.probed_ports, host-level observations and findings (port null).
-SCHEMA_VERSION = "1.1"
+# 1.2: ScanResult.rule_set; the assessment's remediation plan and customer-trust summary.
+SCHEMA_VERSION = "1.2"
 _MAX_RESULT_BYTES = 512 * 1024 * 1024
 
 

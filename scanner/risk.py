@@ -32,7 +32,12 @@ findings, capped at 100: the worst weakness sets the level, many more add a
 little (an attacker needs one way in, but more ways in make it likelier).
 
 The remediation plan ranks findings by score (highest first) and groups
-those on the same host with the same remediation text into one step.
+those on the same host with the same remediation text into one step; a
+step's score is its riskiest finding's, ties go to the step that fixes more.
+Informational findings need no step.
+
+The customer-trust summary (data, customers, duties, cost, notices) is
+`scanner.trust`'s; it is computed here too, so one call assesses a result.
 """
 
 from __future__ import annotations
@@ -50,9 +55,12 @@ from scanner.model import (
     FindingRisk,
     HostRisk,
     Observation,
+    PlanStep,
     ScanResult,
     Severity,
 )
+from scanner.rules import address_key
+from scanner.trust import DEFAULT_COST, CostBasis, customer_trust
 
 MAX_SCORE = 100.0
 TIMES = "\u00d7"  # the multiplication sign in factor labels
@@ -134,8 +142,11 @@ def _observed_records(observations: Sequence[Observation]) -> dict[tuple[str, in
     return seen
 
 
-def assess(result: ScanResult, inventory: Inventory | None = None) -> Assessment:
-    """Score every finding and host of a result, highest risk first."""
+def assess(
+    result: ScanResult, inventory: Inventory | None = None, cost: CostBasis = DEFAULT_COST
+) -> Assessment:
+    """Score every finding and host of a result, highest risk first; rank the
+    remediation plan and summarise what it all means for customers."""
     names: dict[str, tuple[str, ...]] = {h.address: h.hostnames for h in result.hosts}
     assets: dict[str, Asset | None] = {}
 
@@ -167,49 +178,118 @@ def assess(result: ScanResult, inventory: Inventory | None = None) -> Assessment
                 asset.owner if asset else "",
             )
         )
+    finding_risks = tuple(
+        r for _f, r in sorted(scored, key=lambda p: (-p[1].score, p[0].host, p[1].fingerprint))
+    )
+    ranked_hosts = tuple(sorted(host_risks, key=lambda h: (-h.score, address_key(h.host))))
     return Assessment(
-        findings=tuple(
-            r for _f, r in sorted(scored, key=lambda p: (-p[1].score, p[0].host, p[1].fingerprint))
-        ),
-        hosts=tuple(sorted(host_risks, key=lambda h: (-h.score, h.host))),
+        findings=finding_risks,
+        hosts=ranked_hosts,
         inventory_source=inventory.source if inventory is not None else "",
+        plan=remediation_plan(result, finding_risks, ranked_hosts),
+        trust=customer_trust(result, inventory, cost),
     )
 
 
-def assessed(result: ScanResult, inventory: Inventory | None = None) -> ScanResult:
+def assessed(
+    result: ScanResult, inventory: Inventory | None = None, cost: CostBasis = DEFAULT_COST
+) -> ScanResult:
     """The result with its assessment (re)computed."""
-    return replace(result, assessment=assess(result, inventory))
+    return replace(result, assessment=assess(result, inventory, cost))
+
+
+def remediation_plan(
+    result: ScanResult, scores: Sequence[FindingRisk], hosts: Sequence[HostRisk] = ()
+) -> tuple[PlanStep, ...]:
+    """Findings by risk (descending), grouped by host and remediation text.
+
+    One step fixes every finding on one host that shares a remediation (three
+    Apache CVEs, one upgrade); steps rank by their riskiest finding, then by
+    how many findings they fix. Informational findings need no step."""
+    by_print = {f.fingerprint: f for f in result.findings}
+    owners = {h.host: h for h in hosts}
+    steps: dict[tuple[str, str], list[tuple[Finding, float]]] = {}
+    for risk in scores:
+        finding = by_print.get(risk.fingerprint)
+        if finding is None or finding.severity is Severity.INFO:
+            continue
+        steps.setdefault((finding.host, finding.remediation), []).append((finding, risk.score))
+    ranked = sorted(
+        steps.items(),
+        key=lambda item: (-max(s for _f, s in item[1]), -len(item[1]), address_key(item[0][0])),
+    )
+    plan = []
+    for rank, ((host, remediation), items) in enumerate(ranked, start=1):
+        owner = owners.get(host)
+        plan.append(
+            PlanStep(
+                rank=rank,
+                host=host,
+                remediation=remediation,
+                score=max(score for _f, score in items),
+                severity=max((f.severity for f, _s in items), key=lambda s: s.rank),
+                fingerprints=tuple(f.fingerprint for f, _s in items),
+                titles=tuple(dict.fromkeys(f.title for f, _s in items)),
+                system=owner.system if owner else "",
+                owner=owner.owner if owner else "",
+            )
+        )
+    return tuple(plan)
 
 
 @dataclass(frozen=True)
-class PlanStep:
-    """One remediation on one host and the findings it fixes, highest risk first."""
+class RiskLevel:
+    """What a score means, in the words of the executive summary."""
 
-    host: str
-    remediation: str
-    score: float
-    fingerprints: tuple[str, ...]
-    titles: tuple[str, ...]
+    name: str
+    meaning: str
 
 
-def remediation_plan(result: ScanResult, assessment: Assessment | None = None) -> list[PlanStep]:
-    """Findings by risk (descending), grouped by host and remediation text."""
-    assessment = assessment or result.assessment or assess(result)
-    by_print = {f.fingerprint: f for f in result.findings}
-    steps: dict[tuple[str, str], list[tuple[Finding, float]]] = {}
-    for risk in assessment.findings:
-        finding = by_print.get(risk.fingerprint)
-        if finding is None:
-            continue
-        steps.setdefault((finding.host, finding.remediation), []).append((finding, risk.score))
-    plan = [
-        PlanStep(
-            host,
-            remediation,
-            max(score for _f, score in items),
-            tuple(f.fingerprint for f, _s in items),
-            tuple(f.title for f, _s in items),
-        )
-        for (host, remediation), items in steps.items()
-    ]
-    return sorted(plan, key=lambda s: -s.score)  # stable: ties keep risk order
+# The overall level of a score (a host's, or the highest). Calibrated on the
+# model above: a confirmed critical weakness alone scores 10, so it is never
+# less than "high"; near customer data it climbs to "critical".
+RISK_LEVELS: tuple[tuple[float, RiskLevel], ...] = (
+    (
+        30.0,
+        RiskLevel(
+            "critical",
+            "A weakness an attacker can use stands in front of customer data: 30 is a "
+            "confirmed critical weakness on a host holding about 10,000 customer records, or "
+            "a high one in front of about a million. Treat it as an incident waiting to "
+            "happen: fix or isolate it now.",
+        ),
+    ),
+    (
+        10.0,
+        RiskLevel(
+            "high",
+            "A serious weakness: 10 is a confirmed critical weakness on any host (a way in), "
+            "or a high one on a host with about 100 customer records. Fix it within days.",
+        ),
+    ),
+    (
+        4.0,
+        RiskLevel(
+            "medium",
+            "A confirmed medium weakness, or a more serious one whose evidence is uncertain "
+            "(a distribution build that may carry the fix). Fix it in the next maintenance "
+            "window.",
+        ),
+    ),
+    (
+        0.1,
+        RiskLevel(
+            "low",
+            "Only minor weaknesses. Fix them as part of routine maintenance.",
+        ),
+    ),
+)
+NO_RISK = RiskLevel("none", "No finding adds risk: none, or only informational ones.")
+
+
+def risk_level(score: float) -> RiskLevel:
+    """The level of a score (see RISK_LEVELS)."""
+    for floor, level in RISK_LEVELS:
+        if score >= floor:
+            return level
+    return NO_RISK

@@ -6,6 +6,7 @@ directory are collected before failing, so `rules lint` shows them at once.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -165,6 +166,23 @@ def lint(directories: Sequence[Path]) -> tuple[list[Rule], list[RuleProblem]]:
                 first_seen[rule.id] = rule
                 rules.append(rule)
     return rules, problems
+
+
+def rule_set_version(rules: Sequence[Rule], directories: Sequence[str | Path]) -> str:
+    """Which rules judged a scan: "412 rules in 31 files, sha256 1a2b3c4d5e6f".
+
+    The digest covers every rule file's path (relative to its directory) and
+    bytes, so two reports with the same digest were judged by the same rules."""
+    digest = hashlib.sha256()
+    files = 0
+    for directory in map(Path, directories):
+        if not directory.is_dir():
+            continue
+        for path in rule_files(directory):
+            files += 1
+            digest.update(str(path.relative_to(directory)).encode() + b"\0")
+            digest.update(path.read_bytes() + b"\0")
+    return f"{len(rules)} rules in {files} files, sha256 {digest.hexdigest()[:12]}"
 
 
 def load_rules(directories: Sequence[Path]) -> tuple[Rule, ...]:

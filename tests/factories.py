@@ -9,15 +9,27 @@ from __future__ import annotations
 from typing import Any
 
 from scanner.model import (
+    Assessment,
+    CategoryAtRisk,
     Confidence,
+    CostEstimate,
+    CustomerTrust,
+    Duty,
+    DutyKind,
     Finding,
+    FindingRisk,
     Host,
+    HostAtRisk,
+    HostRisk,
     NmapRun,
+    Notice,
     Observation,
+    PlanStep,
     PortStateCount,
     ProbeError,
     Reason,
     ScanResult,
+    SegmentAtRisk,
     Service,
     Severity,
     TrustImpact,
@@ -212,3 +224,196 @@ def make_result(**overrides: Any) -> ScanResult:
     }
     fields.update(overrides)
     return ScanResult(**fields)
+
+
+# -- the assessment: risk scores, plan, customer trust ------------------------
+
+FINGERPRINT_A = fingerprint("apache-httpd-eol", "127.0.0.10", "tcp", 80)
+FINGERPRINT_B = fingerprint("mariadb-exposed", "127.0.0.11", "tcp", 3306)
+
+
+def make_plan_step(**overrides: Any) -> PlanStep:
+    fields: dict[str, Any] = {
+        "rank": 1,
+        "host": "127.0.0.11",
+        "remediation": "Allow MariaDB only from the application servers.",
+        "score": 40.0,
+        "severity": Severity.CRITICAL,
+        "fingerprints": (FINGERPRINT_B,),
+        "titles": ("MariaDB accepts connections from the network",),
+        "system": "customer-db",
+        "owner": "dba@example.test",
+    }
+    fields.update(overrides)
+    return PlanStep(**fields)
+
+
+def make_category_at_risk(**overrides: Any) -> CategoryAtRisk:
+    fields: dict[str, Any] = {
+        "category": "email",
+        "records": 120_000,
+        "customers": 120_000,
+        "segments": ("customers with a stored payment card", "customers with no card on file"),
+        "hosts": ("127.0.0.11",),
+        "sources": ("assets.yaml:3",),
+        "fingerprints": (FINGERPRINT_B,),
+    }
+    fields.update(overrides)
+    return CategoryAtRisk(**fields)
+
+
+def make_host_at_risk(**overrides: Any) -> HostAtRisk:
+    fields: dict[str, Any] = {
+        "host": "127.0.0.11",
+        "records": 120_000,
+        "categories": ("email", "name", "card-number"),
+        "segments": ("customers with a stored payment card", "customers with no card on file"),
+        "sources": ("inventory assets.yaml:3", "observed on 127.0.0.11:3306"),
+        "fingerprints": (FINGERPRINT_B,),
+        "worst": Severity.CRITICAL,
+        "system": "customer-db",
+        "owner": "dba@example.test",
+    }
+    fields.update(overrides)
+    return HostAtRisk(**fields)
+
+
+def make_segment_at_risk(**overrides: Any) -> SegmentAtRisk:
+    fields: dict[str, Any] = {
+        "name": "customers with a stored payment card",
+        "customers": 45_000,
+        "categories": ("card-number", "email", "name"),
+        "hosts": ("127.0.0.11",),
+        "fingerprints": (FINGERPRINT_B,),
+    }
+    fields.update(overrides)
+    return SegmentAtRisk(**fields)
+
+
+def make_duty(**overrides: Any) -> Duty:
+    fields: dict[str, Any] = {
+        "kind": DutyKind.GDPR_ART_33,
+        "title": "Notify the supervisory authority",
+        "basis": "GDPR Art. 33(1)",
+        "deadline": "within 72 hours of becoming aware of the breach",
+        "who": "the data protection supervisory authority",
+        "why": "personal data (email, name) of 120,000 customers is exposed",
+        "fingerprints": (FINGERPRINT_B,),
+        "reference": "https://eur-lex.europa.eu/eli/reg/2016/679/oj",
+    }
+    fields.update(overrides)
+    return Duty(**fields)
+
+
+def make_cost_estimate(**overrides: Any) -> CostEstimate:
+    fields: dict[str, Any] = {
+        "records": 120_000,
+        "counted": "customers at risk (inventory segments)",
+        "per_record": 173.0,
+        "currency": "USD",
+        "source": "IBM/Ponemon Cost of a Data Breach Report 2024",
+        "total": 20_760_000.0,
+    }
+    fields.update(overrides)
+    return CostEstimate(**fields)
+
+
+def make_notice(**overrides: Any) -> Notice:
+    fields: dict[str, Any] = {
+        "segment": "customers with a stored payment card",
+        "customers": 45_000,
+        "categories": ("card-number", "email", "name"),
+        "subject": "Important: your payment card details may have been exposed",
+        "known": "On [date] we found that a system holding your card details was exposed.",
+        "doing": "We closed the exposure and are working with our card processor.",
+        "advice": ("Check your card statements.", "Beware of emails asking for your details."),
+        "contact": "[contact address or phone line]",
+    }
+    fields.update(overrides)
+    return Notice(**fields)
+
+
+def make_customer_trust(**overrides: Any) -> CustomerTrust:
+    fields: dict[str, Any] = {
+        "records_at_risk": 120_000,
+        "customers_at_risk": 120_000,
+        "categories": (
+            make_category_at_risk(),
+            make_category_at_risk(
+                category="card-number",
+                records=45_000,
+                customers=45_000,
+                segments=("customers with a stored payment card",),
+            ),
+        ),
+        "hosts": (make_host_at_risk(),),
+        "segments": (
+            make_segment_at_risk(),
+            make_segment_at_risk(
+                name="customers with no card on file",
+                customers=75_000,
+                categories=("email", "name"),
+            ),
+        ),
+        "duties": (
+            make_duty(),
+            make_duty(
+                kind=DutyKind.GDPR_ART_34,
+                title="Tell the customers affected",
+                basis="GDPR Art. 34(1)",
+                deadline="without undue delay",
+                who="the customers whose data is exposed",
+            ),
+            make_duty(
+                kind=DutyKind.PCI_DSS,
+                title="Start the card-data incident response",
+                basis="PCI DSS v4.0 Req. 12.10",
+                deadline="immediately, as your acquirer's agreement sets out",
+                who="your acquiring bank and the card brands",
+            ),
+        ),
+        "cost": make_cost_estimate(),
+        "notices": (
+            make_notice(),
+            make_notice(
+                segment="customers with no card on file",
+                customers=75_000,
+                categories=("email", "name"),
+                subject="Important: your contact details may have been exposed",
+            ),
+        ),
+    }
+    fields.update(overrides)
+    return CustomerTrust(**fields)
+
+
+def make_assessment(**overrides: Any) -> Assessment:
+    """Scores, a plan and a trust summary for `make_result()`'s findings."""
+    fields: dict[str, Any] = {
+        "findings": (
+            FindingRisk(FINGERPRINT_B, 40.0, ("critical severity \u00d710",)),
+            FindingRisk(FINGERPRINT_A, 15.8, ("high severity \u00d77",)),
+        ),
+        "hosts": (
+            HostRisk("127.0.0.11", 40.0, "customer-db", "dba@example.test"),
+            HostRisk("127.0.0.10", 17.6, "shop", "web@example.test"),
+        ),
+        "inventory_source": "assets.yaml",
+        "plan": (
+            make_plan_step(),
+            make_plan_step(
+                rank=2,
+                host="127.0.0.10",
+                remediation="Upgrade Apache httpd to a supported 2.4 release.",
+                score=15.8,
+                severity=Severity.HIGH,
+                fingerprints=(FINGERPRINT_A,),
+                titles=("Apache httpd 2.2 or older is end of life",),
+                system="shop",
+                owner="web@example.test",
+            ),
+        ),
+        "trust": make_customer_trust(),
+    }
+    fields.update(overrides)
+    return Assessment(**fields)

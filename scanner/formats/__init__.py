@@ -5,7 +5,9 @@ Formatters do no I/O; the caller writes what they return (atomically).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import Enum
+from types import MappingProxyType
 from typing import Protocol
 
 from scanner.model import ScanResult, Severity
@@ -17,6 +19,19 @@ class OutputFormat(str, Enum):
     SARIF = "sarif"
     JUNIT = "junit"
     MARKDOWN = "markdown"
+
+
+# The file each format is written to when it is asked for with `--format` alone
+# (in `--output-dir`); an explicit path option (`--sarif x.sarif`) wins.
+DEFAULT_FILE_NAMES: Mapping[OutputFormat, str] = MappingProxyType(
+    {
+        OutputFormat.HTML: "trustscan-report.html",
+        OutputFormat.JSON: "trustscan-result.json",
+        OutputFormat.SARIF: "trustscan.sarif",
+        OutputFormat.JUNIT: "trustscan-junit.xml",
+        OutputFormat.MARKDOWN: "trustscan-summary.md",
+    }
+)
 
 
 class Formatter(Protocol):

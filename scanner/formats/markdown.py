@@ -1,4 +1,5 @@
-"""A Markdown summary for a pull-request comment: counts and the top findings.
+"""A Markdown summary for a pull-request comment: counts, what is at stake for
+customers, the first steps of the remediation plan and the top findings.
 
 Target text is escaped so that it renders as the text it is: `<` and `>` and
 `&` become entities (no raw HTML), Markdown punctuation is backslash-escaped
@@ -11,9 +12,11 @@ from __future__ import annotations
 import re
 
 from scanner.formats._text import endpoint, ordered
-from scanner.model import ScanResult, Severity
+from scanner.model import Assessment, ScanResult, Severity
+from scanner.notices import words
 
 TOP = 20
+TOP_STEPS = 3
 
 _CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 _ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
@@ -38,6 +41,45 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word}" + ("" if count == 1 else "s")
 
 
+def _trust_lines(assessment: Assessment) -> list[str]:
+    """Who is at stake and what would follow, in a few lines a reviewer reads."""
+    trust = assessment.trust
+    if not trust.categories:
+        return []
+    people = (
+        f"{trust.customers_at_risk:,} customers"
+        if trust.customers_at_risk is not None
+        else f"{trust.records_at_risk:,} records"
+    )
+    lines = [
+        "",
+        f"**Customer trust:** the data of {people} is exposed "
+        f"({md_text(words([c.category for c in trust.categories]))}).",
+    ]
+    for duty in trust.duties:
+        lines.append(f"- {md_text(duty.basis)}: {md_text(duty.title)}, {md_text(duty.deadline)}")
+    if trust.cost is not None:
+        cost = trust.cost
+        lines.append(
+            f"- Estimated breach cost: {md_text(cost.currency)} {cost.total:,.0f} "
+            f"({cost.records:,} at {cost.per_record:,.2f} each; {md_text(cost.source)})"
+        )
+    return lines
+
+
+def _plan_lines(assessment: Assessment) -> list[str]:
+    if not assessment.plan:
+        return []
+    lines = ["", "**Fix first:**", ""]
+    for step in assessment.plan[:TOP_STEPS]:
+        where = f"{step.system} ({step.host})" if step.system else step.host
+        lines.append(
+            f"{step.rank}. **{md_text(where)}**: {md_text(step.remediation)} "
+            f"(risk {step.score:g}, {step.severity.value})"
+        )
+    return lines
+
+
 class MarkdownFormatter:
     def format(self, result: ScanResult) -> str:
         findings = ordered(result.findings)
@@ -54,6 +96,8 @@ class MarkdownFormatter:
             "|" + "---:|" * len(severities),
             "| " + " | ".join(str(counts[s]) for s in severities) + " |",
         ]
+        if result.assessment is not None:
+            lines += _trust_lines(result.assessment) + _plan_lines(result.assessment)
         if findings:
             lines += [
                 "",

@@ -3,7 +3,9 @@
 What GitHub code scanning needs beyond the schema: a `ruleId` stable across
 runs, `partialFingerprints` so an alert is matched between uploads, a location
 with `physicalLocation.artifactLocation.uri` and `region.startLine` on every
-result, and `security-severity` (a string score, 0.0-10.0) on each rule. A
+result, and `security-severity` (a string score, 0.0-10.0) on each rule; each
+result carries its own `security-severity` too (the real CVSS score where its
+known vulnerabilities have one), since one rule's findings can differ. A
 network finding has no file, so its artifact is a relative, repository-style
 path naming the endpoint (`host/127.0.0.10/tcp/80`): upload-sarif rejects URIs
 with a scheme it does not know (`tcp://...`). The host and port themselves are
@@ -75,6 +77,7 @@ def artifact_uri(finding: Finding) -> str:
 
 def _result(finding: Finding, rule_index: int) -> dict[str, Any]:
     properties: dict[str, Any] = {
+        "security-severity": f"{score(finding):.1f}",
         "severity": finding.severity.value,
         "confidence": finding.confidence.value,
         "category": finding.category,

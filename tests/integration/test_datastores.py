@@ -30,6 +30,9 @@ from tests.support import requires_nmap, scan_to_every_format
 pytestmark = [pytest.mark.integration, requires_nmap]
 
 SEEDED_CUSTOMERS = 250
+# A column name as a hostile database owner might choose it: markup, both
+# quotes and a terminal escape. It names an email column, so the probes list it.
+HOSTILE_COLUMN = "<script>alert('x')</script>\"email\x1b[31m"
 SQL_AND_REDIS = ["postgresql", "mysql", "redis"]
 ALL_PORTS = ",".join(str(PORTS[k]) for k in KINDS)
 
@@ -99,9 +102,47 @@ def _scan(directory: Path, servers: list[StoreServer], *options: str) -> Scan:
     return Scan(result, files, passwords)
 
 
+def _add_hostile_tables(stores: Stores) -> None:
+    """A table `leads` with HOSTILE_COLUMN in the open PostgreSQL and MariaDB."""
+    import psycopg
+    import pymysql
+    from psycopg import sql
+
+    stores.start(["postgresql", "mysql"])
+    pg = stores.get("postgresql", "open")
+    with psycopg.connect(
+        host=pg.address, port=pg.port, user=pg.username, dbname="shop", sslmode="disable"
+    ) as conn:
+        conn.execute(
+            sql.SQL("CREATE TABLE IF NOT EXISTS leads ({} TEXT)").format(
+                sql.Identifier(HOSTILE_COLUMN)
+            )
+        )
+        conn.execute("INSERT INTO leads VALUES ('lead@example.invalid')")
+    my = stores.get("mysql", "open")
+    maria = pymysql.connect(
+        host=my.address,
+        port=my.port,
+        user=my.username,
+        password="",
+        database="shop",
+        ssl_disabled=True,
+    )
+    try:
+        with maria.cursor() as cursor:
+            # Backticks quote a MariaDB identifier; the name holds none.
+            cursor.execute(f"CREATE TABLE IF NOT EXISTS leads (`{HOSTILE_COLUMN}` TEXT)")
+            cursor.execute("INSERT INTO leads VALUES ('lead@example.invalid')")
+        maria.commit()
+    finally:
+        maria.close()
+
+
 @pytest.fixture(scope="module")
 def inspected(stores: Stores, tmp_path_factory: pytest.TempPathFactory) -> Scan:
-    """Every store, values sampled, no credentials."""
+    """Every store, values sampled, no credentials; the open SQL stores hold a
+    table with a hostile column name."""
+    _add_hostile_tables(stores)
     directory = tmp_path_factory.mktemp("datastores") / "inspected"
     return _scan(directory, _servers(stores, list(VARIANTS)), "--inspect-data")
 
@@ -145,6 +186,34 @@ def test_no_output_holds_a_raw_value_or_a_password(
     for scan in (inspected, with_credentials, names_only):
         assert len(scan.files) == 6  # JSON, HTML, SARIF, JUnit, Markdown and the console
         _assert_nothing_raw(scan)
+
+
+def _strings(node: object) -> list[str]:
+    """Every string value in a parsed JSON document."""
+    if isinstance(node, str):
+        return [node]
+    if isinstance(node, dict):
+        return [s for value in node.values() for s in _strings(value)]
+    if isinstance(node, list):
+        return [s for value in node for s in _strings(value)]
+    return []
+
+
+def test_a_hostile_column_name_is_inert_in_every_format(inspected: Scan) -> None:
+    """The name reaches each output that shows evidence, escaped for that format."""
+    raw = HOSTILE_COLUMN
+    files = {p.name: p.read_text(encoding="utf-8") for p in inspected.files}
+    for name in ("result.json", "result.sarif"):
+        text = files[name]
+        assert "\x1b" not in text, name  # JSON writes the escape as \u001b
+        assert any(raw in value for value in _strings(json.loads(text))), name
+    for name in ("report.html", "result.junit.xml", "summary.md", "console.txt"):
+        text = files[name]
+        assert "<script>alert" not in text, name
+        assert "\x1b" not in text, name
+    escaped = "&lt;script&gt;alert("
+    assert escaped in files["report.html"]
+    assert escaped in files["result.junit.xml"]
 
 
 def test_the_leak_check_can_fail(inspected: Scan, tmp_path: Path) -> None:

@@ -376,7 +376,165 @@ def test_report_needs_an_output(tmp_path: Path) -> None:
     write(make_result(), saved)
     run = trustscan("report", str(saved))
     assert run.code == 2
+    assert "--format FMT" in run.err
     assert "--sarif" in run.err
+
+
+def _saved_result(directory: Path) -> Path:
+    """A result as `scan` saves it: assessed."""
+    from scanner.result_io import write
+    from scanner.risk import assessed
+    from tests.factories import make_result
+
+    saved = directory / "result.json"
+    write(assessed(make_result()), saved)
+    return saved
+
+
+def test_report_assesses_a_result_saved_without_an_assessment(tmp_path: Path) -> None:
+    from scanner.result_io import write
+    from scanner.risk import assess
+    from tests.factories import make_result
+
+    saved, out = tmp_path / "result.json", tmp_path / "out.json"
+    write(make_result(), saved)
+    run = trustscan("report", str(saved), "--json", str(out))
+    assert run.code == 0, run.err
+    assert read(out).assessment == assess(make_result())
+
+
+def test_report_with_format_only_writes_default_names_in_the_current_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    saved = _saved_result(tmp_path)
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)  # the subprocess starts here
+    run = trustscan("report", str(saved), "--format", "sarif", "--format", "junit")
+    assert run.code == 0, run.err
+    assert sorted(p.name for p in work.iterdir()) == ["trustscan-junit.xml", "trustscan.sarif"]
+    assert json.loads((work / "trustscan.sarif").read_text(encoding="utf-8"))["version"] == "2.1.0"
+    assert run.out.rstrip().endswith("wrote trustscan.sarif, trustscan-junit.xml")
+
+
+def test_every_format_into_an_output_dir(tmp_path: Path) -> None:
+    saved = _saved_result(tmp_path)
+    out = tmp_path / "out"  # missing, its parent exists: created
+    formats = [
+        arg for fmt in ("html", "json", "sarif", "junit", "markdown") for arg in ("--format", fmt)
+    ]
+    run = trustscan("report", str(saved), *formats, "--output-dir", str(out), "-q")
+    assert run.code == 0, run.err
+    assert sorted(p.name for p in out.iterdir()) == [
+        "trustscan-junit.xml",
+        "trustscan-report.html",
+        "trustscan-result.json",
+        "trustscan-summary.md",
+        "trustscan.sarif",
+    ]
+    assert read(out / "trustscan-result.json") == read(saved)
+
+
+def test_an_explicit_path_wins_over_the_default_name(tmp_path: Path) -> None:
+    saved = _saved_result(tmp_path)
+    out, mine = tmp_path / "out", tmp_path / "x.sarif"
+    run = trustscan(
+        "report",
+        str(saved),
+        "--format",
+        "sarif",
+        "--format",
+        "sarif",  # named twice: written once
+        "--format",
+        "markdown",
+        "--sarif",
+        str(mine),
+        "--output-dir",
+        str(out),
+    )
+    assert run.code == 0, run.err
+    assert mine.is_file()
+    assert [p.name for p in out.iterdir()] == ["trustscan-summary.md"]
+    assert run.out.rstrip().endswith(f"wrote {mine}, {out / 'trustscan-summary.md'}")
+
+
+@pytest.mark.parametrize("command", [["local"], ["scan", "127.0.0.1"], ["report", "RESULT"]])
+def test_an_output_dir_without_a_parent_fails_before_any_work(
+    tmp_path: Path, command: list[str]
+) -> None:
+    saved = _saved_result(tmp_path)
+    out = tmp_path / "no-such-dir" / "out"
+    args = [str(saved) if a == "RESULT" else a for a in command]
+    run = trustscan(
+        *args,
+        "--format",
+        "json",
+        "--output-dir",
+        str(out),
+        env={"TRUSTSCAN_NMAP": "/nonexistent/nmap"},
+    )
+    assert run.code == 2
+    assert _one_error_line(run) == (
+        f"trustscan: error: cannot create {out}: directory {out.parent} does not exist"
+    )
+    assert not out.parent.exists()
+
+
+def test_an_output_dir_that_is_a_file_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    saved = _saved_result(tmp_path)
+    run = trustscan("report", str(saved), "--format", "json", "--output-dir", str(saved))
+    assert run.code == 2
+    assert (
+        _one_error_line(run) == f"trustscan: error: cannot write to {saved}: it is not a directory"
+    )
+
+
+def test_an_output_dir_needs_a_format(tmp_path: Path) -> None:
+    saved = _saved_result(tmp_path)
+    run = trustscan("report", str(saved), "--json", str(tmp_path / "r.json"), "--output-dir", ".")
+    assert run.code == 2
+    assert "--output-dir is where --format writes: give --format too" in run.err
+    assert not (tmp_path / "r.json").exists()
+
+
+def test_an_unknown_format_is_rejected(tmp_path: Path) -> None:
+    saved = _saved_result(tmp_path)
+    run = trustscan("report", str(saved), "--format", "xml", "--output-dir", str(tmp_path))
+    assert run.code == 2
+    assert "Invalid value for '--format': 'xml' is not one of" in run.err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["result.json"]
+
+
+def test_format_and_output_dir_are_options_of_scan_local_and_report() -> None:
+    for command in ("scan", "local", "report"):
+        out = trustscan(command, "--help").out
+        assert "--format [html|json|sarif|junit|markdown]" in out
+        assert "--output-dir DIR" in out
+
+
+def test_scan_with_format_json_writes_the_default_result(tmp_path: Path) -> None:
+    run = trustscan(
+        "scan",
+        "--nmap-xml",
+        str(FIXTURES / "nmap" / "apache-centos.xml"),
+        "--format",
+        "json",
+        "--output-dir",
+        str(tmp_path),
+        env={"TRUSTSCAN_NMAP": "/nonexistent/nmap"},
+    )
+    assert run.code == 0, run.err
+    assert read(tmp_path / "trustscan-result.json").nmap.source.endswith("apache-centos.xml")
+
+
+def test_junit_has_one_case_per_rule_and_host(tmp_path: Path) -> None:
+    saved = _saved_result(tmp_path)
+    run = trustscan("report", str(saved), "--format", "junit", "--output-dir", str(tmp_path))
+    assert run.code == 0, run.err
+    text = (tmp_path / "trustscan-junit.xml").read_text(encoding="utf-8")
+    # make_result: four rule-and-host pairs, every case failing with --fail-on never.
+    assert text.count("<testcase ") == 4
+    assert text.count("<failure ") == 4
 
 
 def test_report_with_an_inventory_adds_an_assessment(tmp_path: Path) -> None:
@@ -416,3 +574,80 @@ def test_report_with_a_bad_inventory_names_file_and_line(tmp_path: Path) -> None
 def test_inventory_is_an_option_of_scan_local_and_report() -> None:
     for command in ("scan", "local", "report"):
         assert "--inventory" in trustscan(command, "--help").out
+
+
+def test_report_with_a_cost_per_record_states_it_and_its_source(tmp_path: Path) -> None:
+    from scanner.result_io import write
+    from tests.factories import make_result
+
+    saved, out = tmp_path / "result.json", tmp_path / "out.json"
+    write(make_result(), saved)
+    inventory = FIXTURES / "inventory" / "demo-assets.yaml"
+    run = trustscan(
+        "report",
+        str(saved),
+        "--inventory",
+        str(inventory),
+        "--cost-per-record",
+        "150",
+        "--cost-currency",
+        "eur",
+        "--cost-source",
+        "our insurer, 2026",
+        "--json",
+        str(out),
+    )
+    assert run.code == 0, run.err
+    assessment = read(out).assessment
+    assert assessment is not None
+    cost = assessment.trust.cost
+    assert cost is not None
+    # legacy-shop (.10) is exposed: its three segments, 120,000 customers.
+    assert (cost.records, cost.per_record, cost.currency) == (120_000, 150.0, "EUR")
+    assert cost.source == "our insurer, 2026"
+    assert cost.total == 18_000_000.0
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--cost-per-record", "0"], "--cost-per-record"),
+        (["--cost-per-record", "ten"], "--cost-per-record"),
+        (["--cost-per-record", "10", "--cost-currency", "euros"], "ISO 4217"),
+        (["--cost-source", "a guess"], "give that too"),
+    ],
+)
+def test_bad_cost_options_exit_2_with_one_line(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    from scanner.result_io import write
+    from tests.factories import make_result
+
+    saved = tmp_path / "result.json"
+    write(make_result(), saved)
+    run = trustscan("report", str(saved), *args, "--json", str(tmp_path / "o.json"))
+    assert run.code == 2
+    assert message in run.err
+    assert not (tmp_path / "o.json").exists()
+
+
+def test_report_will_not_drop_the_inventory_a_result_was_assessed_with(tmp_path: Path) -> None:
+    from scanner.inventory import load_inventory
+    from scanner.result_io import write
+    from scanner.risk import assessed
+    from tests.factories import make_result
+
+    saved = tmp_path / "result.json"
+    inventory = FIXTURES / "inventory" / "demo-assets.yaml"
+    write(assessed(make_result(), load_inventory(inventory)), saved)
+    run = trustscan("report", str(saved), "--cost-per-record", "9", "--json", str(tmp_path / "o"))
+    assert run.code == 2
+    assert "--inventory again" in run.err
+    assert str(inventory) in run.err
+
+
+def test_cost_options_belong_to_scan_local_and_report() -> None:
+    for command in ("scan", "local", "report"):
+        help_text = trustscan(command, "--help").out
+        assert "--cost-per-record" in help_text
+        assert "--cost-source" in help_text

@@ -35,8 +35,13 @@ def test_the_demo_inventory_loads() -> None:
     assert db.environment == "production"
     assert db.customer_records == 120000
     assert "iban" in db.data_categories
-    assert [s.name for s in db.segments] == ["retail", "business"]
-    assert db.source.endswith("demo-assets.yaml:48")
+    assert [s.name for s in db.segments] == [
+        "customers with a stored payment card",
+        "customers with an expired card on file",
+        "customers with no card on file",
+    ]
+    assert "card-number" not in db.segments[0].data_categories
+    assert db.source.endswith("demo-assets.yaml:51")
     for octet in range(10, 17):
         asset = inventory.lookup(f"127.0.0.{octet}")
         assert asset is not None, octet
@@ -66,6 +71,12 @@ def test_a_bad_inventory_names_file_and_line() -> None:
         ("assets:\n  - system: x\n    address: 10.0.0.1\n    customer_records: -1\n", 4, "-1"),
         ("assets: [\n", 2, "not valid YAML"),
         ("hosts: []\n", 1, "assets"),
+        (
+            "assets:\n  - system: x\n    address: 10.0.0.1\n    segments:\n"
+            "      - name: s\n        customers: 3\n        data_categories: [shoe-size]\n",
+            7,
+            "shoe-size",
+        ),
     ],
 )
 def test_each_problem_points_at_its_line(tmp_path: Path, text: str, line: int, needle: str) -> None:
@@ -75,6 +86,18 @@ def test_each_problem_points_at_its_line(tmp_path: Path, text: str, line: int, n
     first = str(caught.value.problems[0])
     assert first.startswith(f"{path}:{line}: "), first
     assert needle in first
+
+
+def test_a_segment_may_narrow_the_asset_categories() -> None:
+    shop = load_inventory(FIXTURES / "inventory" / "shop.yaml").assets[0]
+    stored, expired, none = shop.segments
+    assert (stored.name, stored.customers, stored.data_categories) == (
+        "customers with a stored payment card",
+        30000,
+        (),
+    )
+    assert expired.data_categories == ()
+    assert none.data_categories == ("email", "name", "address", "password")
 
 
 def test_a_missing_file_is_an_input_error(tmp_path: Path) -> None:

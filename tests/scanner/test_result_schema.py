@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from typing import Any
 
 import jsonschema
@@ -15,7 +16,7 @@ from scanner.resources import builtin_rules_dir, result_schema_path
 from scanner.result_io import SCHEMA_VERSION, dumps
 from scanner.result_schema import SCHEMA_ID, build_schema, render_schema
 from scanner.rule_loader import load_rules
-from tests.factories import make_finding, make_result
+from tests.factories import make_assessment, make_finding, make_result
 from tests.support import FIXTURES, REPO
 
 _REGENERATE = "python -m scanner.result_schema > reports/scan-result.schema.json"
@@ -101,6 +102,14 @@ def test_schema_follows_the_type_hints() -> None:
 
 def test_factory_result_validates(validator: jsonschema.Draft202012Validator) -> None:
     assert _errors(validator, json.loads(dumps(make_result()))) == []
+
+
+def test_an_assessed_result_validates(validator: jsonschema.Draft202012Validator) -> None:
+    """Scores, plan and the customer-trust summary (duties, cost, notices)."""
+    result = replace(make_result(), assessment=make_assessment(), rule_set="3 rules in 1 files")
+    data = json.loads(dumps(result))
+    assert data["assessment"]["trust"]["duties"][0]["kind"] == "gdpr-art-33"
+    assert _errors(validator, data) == []
 
 
 def test_recorded_scan_validates(

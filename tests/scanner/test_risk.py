@@ -6,7 +6,15 @@ import pytest
 
 from scanner.inventory import Asset, Inventory
 from scanner.model import Confidence, Finding, ScanResult, Severity
-from scanner.risk import TIMES, assess, data_factor, finding_risk, host_score, remediation_plan
+from scanner.risk import (
+    TIMES,
+    assess,
+    data_factor,
+    finding_risk,
+    host_score,
+    remediation_plan,
+    risk_level,
+)
 from tests.factories import make_finding, make_host, make_observation, make_result
 
 
@@ -166,9 +174,50 @@ def test_the_remediation_plan_groups_by_host_and_text() -> None:
             ),
         )
     )
-    plan = remediation_plan(result)
-    assert [(s.host, s.remediation, s.score) for s in plan] == [
-        ("127.0.0.11", "Require a password.", 10.0),
-        ("127.0.0.10", "Update Apache.", 6.3),
+    plan = assess(result).plan
+    assert [(s.rank, s.host, s.remediation, s.score) for s in plan] == [
+        (1, "127.0.0.11", "Require a password.", 10.0),
+        (2, "127.0.0.10", "Update Apache.", 6.3),
     ]
     assert len(plan[1].fingerprints) == 2
+    assert plan[1].severity is Severity.HIGH  # the worst of the two it fixes
+    assert plan == remediation_plan(result, assess(result).findings)
+
+
+def test_the_plan_skips_informational_findings_and_breaks_ties_by_findings_fixed() -> None:
+    result = make_result(
+        findings=(
+            make_finding(port=22, rule_id="a", remediation="Close it.", severity=Severity.INFO),
+            make_finding(host="127.0.0.11", port=1, rule_id="b", remediation="One."),
+            make_finding(host="127.0.0.10", port=2, rule_id="c", remediation="Two."),
+            make_finding(host="127.0.0.10", port=3, rule_id="d", remediation="Two."),
+        )
+    )
+    plan = assess(result).plan
+    assert [(s.host, s.remediation, len(s.fingerprints)) for s in plan] == [
+        ("127.0.0.10", "Two.", 2),
+        ("127.0.0.11", "One.", 1),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("score", "level"),
+    [
+        (0.0, "none"),
+        (0.1, "low"),
+        (3.9, "low"),
+        (4.0, "medium"),  # a confirmed medium weakness
+        (9.9, "medium"),
+        (10.0, "high"),  # a confirmed critical weakness, no customer data counted
+        (29.9, "high"),
+        (30.0, "critical"),  # ... on a host with about 10,000 customer records
+        (100.0, "critical"),
+    ],
+)
+def test_risk_levels(score: float, level: str) -> None:
+    assert risk_level(score).name == level
+
+
+def test_a_confirmed_critical_weakness_alone_is_a_high_risk() -> None:
+    finding = make_finding(severity=Severity.CRITICAL, confidence=Confidence.CONFIRMED)
+    assert risk_level(finding_risk(finding).score).name == "high"

@@ -7,11 +7,19 @@ rewrite it with `TRUSTSCAN_UPDATE_GOLDEN=1 .venv/bin/pytest tests/scanner/format
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from scanner.formats import OutputFormat, formatter_for
 from scanner.model import ScanResult
-from tests.factories import make_finding, make_result
-from tests.scanner.formats.support import assert_golden, hostile_result
+from tests.factories import (
+    make_assessment,
+    make_cost_estimate,
+    make_customer_trust,
+    make_finding,
+    make_plan_step,
+    make_result,
+)
+from tests.scanner.formats.support import HOSTILE, assert_golden, hostile_result
 
 
 def _render(result: ScanResult) -> str:
@@ -29,6 +37,24 @@ def _cells(row: str) -> list[str]:
 
 def test_golden() -> None:
     assert_golden("result.md", _render(make_result()))
+
+
+def test_golden_with_the_assessment() -> None:
+    """Customers, duties and cost at stake, and the first steps of the plan."""
+    assert_golden(
+        "result-assessed.md", _render(replace(make_result(), assessment=make_assessment()))
+    )
+
+
+def test_hostile_plan_and_trust_text_is_inert() -> None:
+    hostile = make_assessment(
+        plan=(make_plan_step(remediation=HOSTILE, system=HOSTILE),),
+        trust=make_customer_trust(cost=make_cost_estimate(source=HOSTILE, currency=HOSTILE)),
+    )
+    text = _render(replace(hostile_result(), assessment=hostile))
+    assert "<script>" not in text
+    assert "\x00" not in text
+    assert "\\`code\\`" in text
 
 
 def test_at_most_twenty_findings_and_how_many_more() -> None:

@@ -102,6 +102,24 @@ def test_a_real_cvss_score_wins_over_the_severity_map() -> None:
     properties = run["results"][0]["properties"]
     assert properties["cvss"] == 9.8
     assert [v["id"] for v in properties["vulnerabilities"]] == ["CVE-2021-41773", "CVE-2021-42013"]
+    assert properties["security-severity"] == "9.8"
+
+
+def test_each_result_has_its_own_security_severity() -> None:
+    """One rule, two findings: the rule shows the worst, each result its own."""
+    worse = make_finding(
+        port=443, vulnerabilities=(Vulnerability("CVE-2021-41773", Severity.HIGH, 7.5),)
+    )
+    log = json.loads(_render(make_result(findings=(make_finding(port=80), worse))))
+    _validate(log)
+    (run,) = log["runs"]
+    assert run["tool"]["driver"]["rules"][0]["properties"]["security-severity"] == "7.5"
+    by_port = {
+        r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]: r["properties"]
+        for r in run["results"]
+    }
+    assert by_port["host/127.0.0.10/tcp/443"]["security-severity"] == "7.5"
+    assert by_port["host/127.0.0.10/tcp/80"]["security-severity"] == "5.5"  # medium, no CVSS
 
 
 def test_an_ipv6_host_level_finding_has_a_relative_uri() -> None:
