@@ -15,7 +15,8 @@ import pytest
 from markupsafe import escape
 
 from scanner.formats import OutputFormat, formatter_for
-from scanner.formats.html import INLINE_LIMIT, link, money, money_about
+from scanner.formats.html_findings import INLINE_LIMIT
+from scanner.formats.html_text import link, money, money_about
 from scanner.model import (
     Confidence,
     Observation,
@@ -42,7 +43,7 @@ from tests.factories import (
     make_segment_at_risk,
     make_service,
 )
-from tests.scanner.formats.support import HOSTILE, SCRIPT, hostile_result
+from tests.scanner.formats.support import HOSTILE, SCRIPT, assert_golden, hostile_result
 from tests.support import FIXTURES
 
 SECTIONS = ["summary", "trust", "plan", "findings", "hosts", "firewall", "datastores", "appendix"]
@@ -102,6 +103,12 @@ def _assessed() -> ScanResult:
         assessment=make_assessment(),
         rule_set="412 rules in 31 files, sha256 1a2b3c4d5e6f",
     )
+
+
+def test_golden() -> None:
+    """The whole page for a fixed, assessed result; after an intended change to the
+    template, the style or the script, rewrite it with TRUSTSCAN_UPDATE_GOLDEN=1."""
+    assert_golden("result.html", _render(_assessed()))
 
 
 class _Elements(HTMLParser):

@@ -18,7 +18,7 @@ import pytest
 
 from fixtures.browser import CHROMIUM, QUIET
 from scanner.formats import OutputFormat, formatter_for
-from scanner.formats.html import INLINE_LIMIT
+from scanner.formats.html_findings import INLINE_LIMIT
 from scanner.model import Confidence, ScanResult, Severity
 from tests.factories import (
     make_assessment,

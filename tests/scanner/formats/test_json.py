@@ -1,0 +1,48 @@
+"""The JSON result: the golden file, the schema, hostile text.
+
+fixtures/golden/result.json is `make_result()` with `make_assessment()`
+rendered; after an intended change to the model rewrite it with
+`TRUSTSCAN_UPDATE_GOLDEN=1 .venv/bin/pytest tests/scanner/formats`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import jsonschema
+
+from scanner.formats import OutputFormat, formatter_for
+from scanner.model import ScanResult
+from scanner.resources import result_schema_path
+from scanner.result_io import loads
+from tests.factories import make_assessment, make_result
+from tests.scanner.formats.support import HOSTILE, assert_golden, hostile_result
+
+
+def _assessed() -> ScanResult:
+    return replace(make_result(), assessment=make_assessment(), rule_set="3 rules in 1 files")
+
+
+def _render(result: ScanResult) -> str:
+    return formatter_for(OutputFormat.JSON).format(result)
+
+
+def test_golden() -> None:
+    assert_golden("result.json", _render(_assessed()))
+
+
+def test_it_validates_and_reads_back() -> None:
+    text = _render(_assessed())
+    schema = json.loads(result_schema_path().read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator(schema).validate(json.loads(text))
+    assert loads(text) == _assessed()
+
+
+def test_hostile_text_is_a_json_string() -> None:
+    text = _render(hostile_result())
+    # Control characters are \\u-escaped; markup is data in a string, and reads back whole.
+    assert "\x00" not in text
+    assert "\x1b" not in text
+    assert "\\u0000" in text
+    assert loads(text).findings[0].description == HOSTILE
