@@ -651,3 +651,24 @@ def test_cost_options_belong_to_scan_local_and_report() -> None:
         help_text = trustscan(command, "--help").out
         assert "--cost-per-record" in help_text
         assert "--cost-source" in help_text
+
+
+def test_scan_assesses_with_the_inventory_and_the_cost_given(tmp_path: Path) -> None:
+    """The same options on `scan`: 127.0.0.10 is legacy-shop in the demo inventory."""
+    loaded = _scan_recorded_xml(
+        tmp_path,
+        "--inventory",
+        str(FIXTURES / "inventory" / "demo-assets.yaml"),
+        "--cost-per-record",
+        "10",
+        "--cost-source",
+        "a round figure for the test",
+    )
+    assert loaded.rule_set.endswith(tuple("0123456789abcdef"))
+    assessment = loaded.assessment
+    assert assessment is not None
+    trust = assessment.trust
+    assert trust.customers_at_risk == 120_000
+    assert trust.cost is not None
+    assert (trust.cost.total, trust.cost.source) == (1_200_000.0, "a round figure for the test")
+    assert assessment.plan[0].system == "legacy-shop (centos6-apache)"
