@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -24,7 +26,7 @@ from scanner.progress import TerminalProgress, wants_progress
 from scanner.resources import builtin_rules_dir
 from scanner.rule_loader import lint, load_rules
 from scanner.targets import DEFAULT_MAX_HOSTS, resolve_targets
-from scanner.trust import DEFAULT_COST, cost_basis
+from scanner.trust import DEFAULT_COST, CostBasis, cost_basis
 
 EXIT_FINDINGS = 1
 
@@ -90,7 +92,22 @@ def _inventory(path: Path | None) -> Inventory | None:
 
 
 def _cost_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """The breach-cost basis of the customer-trust section (`scanner.trust`)."""
+    """The breach-cost basis of the customer-trust section (`scanner.trust`),
+    handed to the command as `cost`: checked, or None when no option was given."""
+
+    @functools.wraps(command)
+    def with_cost(
+        *args: Any,
+        cost_per_record: float | None,
+        cost_currency: str | None,
+        cost_source: str | None,
+        **kwargs: Any,
+    ) -> Any:
+        given = cost_per_record is not None or cost_currency is not None or cost_source is not None
+        cost = cost_basis(cost_per_record, cost_currency, cost_source) if given else None
+        return command(*args, cost=cost, **kwargs)
+
+    wrapped: Callable[..., Any] = with_cost
     for option in reversed(
         (
             click.option(
@@ -109,8 +126,8 @@ def _cost_options(command: Callable[..., Any]) -> Callable[..., Any]:
             ),
         )
     ):
-        command = option(command)
-    return command
+        wrapped = option(wrapped)
+    return wrapped
 
 
 def _output_file(*names: str, help: str) -> Callable[..., Any]:
@@ -120,8 +137,37 @@ def _output_file(*names: str, help: str) -> Callable[..., Any]:
 _DEFAULT_NAMES = ", ".join(f"{fmt.value}: {name}" for fmt, name in DEFAULT_FILE_NAMES.items())
 
 
+@dataclass(frozen=True)
+class _Outputs:
+    """The files a command writes, by format (checked writable), and --fail-on."""
+
+    paths: dict[OutputFormat, Path]
+    fail_on: FailOn
+
+
 def _outputs(command: Callable[..., Any]) -> Callable[..., Any]:
-    """The output options `scan`, `local` and `report` share."""
+    """The output options `scan`, `local` and `report` share, handed to the
+    command as `outputs`, resolved and checked before the command does any work."""
+
+    @functools.wraps(command)
+    def with_outputs(
+        *args: Any,
+        formats: tuple[str, ...],
+        output_dir: Path | None,
+        output: Path | None,
+        json_path: Path | None,
+        sarif_path: Path | None,
+        junit_path: Path | None,
+        markdown_path: Path | None,
+        fail_on: str,
+        **kwargs: Any,
+    ) -> Any:
+        paths = _paths(
+            formats, output_dir, output, json_path, sarif_path, junit_path, markdown_path
+        )
+        return command(*args, outputs=_Outputs(paths, FailOn(fail_on)), **kwargs)
+
+    wrapped: Callable[..., Any] = with_outputs
     for option in reversed(
         (
             click.option(
@@ -159,8 +205,8 @@ def _outputs(command: Callable[..., Any]) -> Callable[..., Any]:
             _fail_on,
         )
     ):
-        command = option(command)
-    return command
+        wrapped = option(wrapped)
+    return wrapped
 
 
 @cli.command()
@@ -274,17 +320,8 @@ def scan(
     nmap_xml: Path | None,
     rule_dirs: tuple[Path, ...],
     inventory_file: Path | None,
-    cost_per_record: float | None,
-    cost_currency: str | None,
-    cost_source: str | None,
-    formats: tuple[str, ...],
-    output_dir: Path | None,
-    output: Path | None,
-    json_path: Path | None,
-    sarif_path: Path | None,
-    junit_path: Path | None,
-    markdown_path: Path | None,
-    fail_on: str,
+    cost: CostBasis | None,
+    outputs: _Outputs,
     parallel: int,
     batch_size: int,
     batch_timeout: float,
@@ -304,11 +341,10 @@ def scan(
     """Scan TARGETs: IPs, hostnames, CIDRs (127.0.0.0/28), ranges (127.0.0.1-20), @file."""
     from scanner import pipeline
 
-    paths = _paths(formats, output_dir, output, json_path, sarif_path, junit_path, markdown_path)
     dirs = _rule_dirs(rule_dirs)
     rules = load_rules(dirs)
     inventory = _inventory(inventory_file)
-    cost = cost_basis(cost_per_record, cost_currency, cost_source)
+    cost = cost or DEFAULT_COST
     sources = [str(d) for d in dirs]
     checkpoint: Path | None = None
     if nmap_xml is not None:
@@ -328,7 +364,7 @@ def scan(
             nmap_path=nmap_path,
             extra_args=nmap_args,
         )
-        result_path = paths.get(OutputFormat.JSON)
+        result_path = outputs.paths.get(OutputFormat.JSON)
         if resume and result_path is None:
             raise click.UsageError(
                 "--resume needs --json or --format json: progress is saved beside the result"
@@ -364,7 +400,7 @@ def scan(
                 progress.close()
     if with_local and (targets or nmap_xml is not None):
         result = pipeline.merged(result, pipeline.local_scan(rules, sources), inventory, cost)
-    _finish(result, paths, FailOn(fail_on), quiet, checkpoint)
+    _finish(result, outputs, quiet, checkpoint)
 
 
 @cli.command("local")
@@ -376,17 +412,8 @@ def scan(
 def local(
     rule_dirs: tuple[Path, ...],
     inventory_file: Path | None,
-    cost_per_record: float | None,
-    cost_currency: str | None,
-    cost_source: str | None,
-    formats: tuple[str, ...],
-    output_dir: Path | None,
-    output: Path | None,
-    json_path: Path | None,
-    sarif_path: Path | None,
-    junit_path: Path | None,
-    markdown_path: Path | None,
-    fail_on: str,
+    cost: CostBasis | None,
+    outputs: _Outputs,
     quiet: bool,
 ) -> None:
     """Audit this machine from the inside: its firewall rules (nftables, iptables,
@@ -394,13 +421,12 @@ def local(
     read the rules; without root it says what it could not read."""
     from scanner import pipeline
 
-    paths = _paths(formats, output_dir, output, json_path, sarif_path, junit_path, markdown_path)
     dirs = _rule_dirs(rule_dirs)
     rules = load_rules(dirs)
     inventory = _inventory(inventory_file)
-    cost = cost_basis(cost_per_record, cost_currency, cost_source)
+    cost = cost or DEFAULT_COST
     result = pipeline.local_scan(rules, [str(d) for d in dirs], inventory=inventory, cost=cost)
-    _finish(result, paths, FailOn(fail_on), quiet)
+    _finish(result, outputs, quiet)
 
 
 def _paths(
@@ -427,17 +453,16 @@ def _paths(
 
 def _finish(
     result: ScanResult,
-    paths: dict[OutputFormat, Path],
-    fail_on: FailOn,
+    outputs: _Outputs,
     quiet: bool,
     checkpoint: Path | None = None,
 ) -> None:
-    written = write_outputs(result, paths, fail_on)
+    written = write_outputs(result, outputs.paths, outputs.fail_on)
     if checkpoint is not None:
         checkpoint.unlink(missing_ok=True)  # the result is safely on disk now
     if not quiet:
         click.echo(summary_line(result, written))
-    if exceeds(result, fail_on):
+    if exceeds(result, outputs.fail_on):
         click.get_current_context().exit(EXIT_FINDINGS)
 
 
@@ -450,17 +475,8 @@ def _finish(
 def report(
     result_file: Path,
     inventory_file: Path | None,
-    cost_per_record: float | None,
-    cost_currency: str | None,
-    cost_source: str | None,
-    formats: tuple[str, ...],
-    output_dir: Path | None,
-    output: Path | None,
-    json_path: Path | None,
-    sarif_path: Path | None,
-    junit_path: Path | None,
-    markdown_path: Path | None,
-    fail_on: str,
+    cost: CostBasis | None,
+    outputs: _Outputs,
     quiet: bool,
 ) -> None:
     """Render reports from a saved ScanResult JSON file; with --inventory or a
@@ -468,25 +484,22 @@ def report(
     from scanner.result_io import read
     from scanner.risk import assessed
 
-    paths = _paths(formats, output_dir, output, json_path, sarif_path, junit_path, markdown_path)
-    if not paths:
+    if not outputs.paths:
         raise click.UsageError(
             "name an output: --format FMT (repeatable), or -o report.html, --json, --sarif, "
             "--junit and/or --markdown"
         )
     inventory = _inventory(inventory_file)
-    cost_given = cost_per_record is not None or cost_currency or cost_source
-    cost = cost_basis(cost_per_record, cost_currency, cost_source)
     result = read(result_file)
     saved = result.assessment
-    if cost_given and inventory is None and saved is not None and saved.inventory_source:
+    if cost is not None and inventory is None and saved is not None and saved.inventory_source:
         raise click.UsageError(
             f"this result was assessed with the inventory {saved.inventory_source}: "
             "give --inventory again with the --cost-* options"
         )
-    if inventory is not None or cost_given or saved is None:
-        result = assessed(result, inventory, cost)
-    _finish(result, paths, FailOn(fail_on), quiet)
+    if inventory is not None or cost is not None or saved is None:
+        result = assessed(result, inventory, cost or DEFAULT_COST)
+    _finish(result, outputs, quiet)
 
 
 @cli.group()
