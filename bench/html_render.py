@@ -50,7 +50,7 @@ from scanner.model import (
     TrustImpact,
     Vulnerability,
 )
-from scanner.rules import fingerprint
+from scanner.rule_engine.rules import fingerprint
 
 LOAD_GOAL_S = 3.0
 ACTION_GOAL_MS = 500.0

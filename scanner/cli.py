@@ -12,21 +12,23 @@ from typing import Any
 import click
 
 from scanner import __version__
-from scanner.ack_scan import FirewallProbe
-from scanner.checkpoint import partial_path
-from scanner.credentials import load_credentials
-from scanner.discovery import DiscoveryOptions
-from scanner.errors import TrustscanError
+from scanner.assessment.inventory import Inventory, load_inventory
+from scanner.assessment.trust import DEFAULT_COST, CostBasis, cost_basis
+from scanner.discovery.ack_scan import FirewallProbe
+from scanner.discovery.checkpoint import partial_path
+from scanner.discovery.nmap_runs import DiscoveryOptions
+from scanner.discovery.targets import DEFAULT_MAX_HOSTS, resolve_targets
 from scanner.formats import DEFAULT_FILE_NAMES, OutputFormat
-from scanner.inventory import Inventory, load_inventory
 from scanner.model import ScanResult
-from scanner.outputs import FailOn, exceeds, prepare_outputs, summary_line, write_outputs
-from scanner.probes import ProbeContext
-from scanner.progress import TerminalProgress, wants_progress
-from scanner.resources import builtin_rules_dir
-from scanner.rule_loader import lint, load_rules
-from scanner.targets import DEFAULT_MAX_HOSTS, resolve_targets
-from scanner.trust import DEFAULT_COST, CostBasis, cost_basis
+from scanner.outputs.files import prepare_outputs, write_outputs
+from scanner.outputs.gate import FailOn, exceeds
+from scanner.outputs.progress import TerminalProgress, wants_progress
+from scanner.outputs.summary import summary_line
+from scanner.probes.context import ProbeContext
+from scanner.probes.credentials import load_credentials
+from scanner.rule_engine.loader import lint, load_rules
+from scanner.support.errors import TrustscanError
+from scanner.support.resources import builtin_rules_dir
 
 EXIT_FINDINGS = 1
 
@@ -92,7 +94,7 @@ def _inventory(path: Path | None) -> Inventory | None:
 
 
 def _cost_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """The breach-cost basis of the customer-trust section (`scanner.trust`),
+    """The breach-cost basis of the customer-trust section (`scanner.assessment.trust`),
     handed to the command as `cost`: checked, or None when no option was given."""
 
     @functools.wraps(command)
@@ -481,8 +483,8 @@ def report(
 ) -> None:
     """Render reports from a saved ScanResult JSON file; with --inventory or a
     --cost-* option, the risk and customer-trust assessment is computed again."""
+    from scanner.assessment.risk import assessed
     from scanner.result_io import read
-    from scanner.risk import assessed
 
     if not outputs.paths:
         raise click.UsageError(

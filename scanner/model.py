@@ -6,6 +6,7 @@ the hub that reports, `report` and `diff` are built from.
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -74,6 +75,15 @@ class Target:
     value: str
     kind: TargetKind
     source: str
+
+
+def address_key(address: str) -> tuple[int, int, str]:
+    """Sort addresses numerically (127.0.0.9 before 127.0.0.10), names last."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return (9, 0, address)
+    return (ip.version, int(ip), address)
 
 
 @dataclass(frozen=True)
@@ -234,7 +244,7 @@ class HostRisk:
 @dataclass(frozen=True)
 class PlanStep:
     """One remediation on one host and the findings it fixes; steps are ranked
-    by their riskiest finding (see `scanner.risk`)."""
+    by their riskiest finding (see `scanner.assessment.risk`)."""
 
     rank: int
     host: str
@@ -354,7 +364,7 @@ class CustomerTrust:
 @dataclass(frozen=True)
 class Assessment:
     """Risk scores per finding and per host, ranked, the remediation plan and
-    the customer-trust summary (see `scanner.risk` and `scanner.trust`)."""
+    the customer-trust summary (see `scanner.assessment.risk` and `scanner.assessment.trust`)."""
 
     findings: tuple[FindingRisk, ...] = ()
     hosts: tuple[HostRisk, ...] = ()

@@ -8,20 +8,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from scanner import __version__
-from scanner import checkpoint as saved
-from scanner.ack_scan import AckPass, FirewallProbe, ack_scan, check_allowed
-from scanner.discovery import Discovery, DiscoveryObserver, DiscoveryOptions, discover
-from scanner.inventory import Inventory
+from scanner.assessment.inventory import Inventory
+from scanner.assessment.risk import assessed
+from scanner.assessment.trust import DEFAULT_COST, CostBasis
+from scanner.discovery import checkpoint as saved
+from scanner.discovery.ack_scan import AckPass, FirewallProbe, ack_scan, check_allowed
+from scanner.discovery.nmap_runs import Discovery, DiscoveryObserver, DiscoveryOptions, discover
+from scanner.discovery.nmap_xml import parse_file
 from scanner.local.audit import LocalAudit, audit_local
 from scanner.model import Host, NmapRun, Observation, ScanResult, Target
-from scanner.nmap_xml import parse_file
-from scanner.probes import ProbeContext, run_probes
+from scanner.probes import run_probes
+from scanner.probes.context import ProbeContext
 from scanner.probes.firewall import posture_observations
 from scanner.result_io import SCHEMA_VERSION
-from scanner.risk import assessed
-from scanner.rule_loader import rule_set_version
-from scanner.rules import Rule, evaluate, finding_order
-from scanner.trust import DEFAULT_COST, CostBasis
+from scanner.rule_engine.loader import rule_set_version
+from scanner.rule_engine.rules import Rule, evaluate, finding_order
 
 
 @dataclass(frozen=True)

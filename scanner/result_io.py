@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from scanner.atomic import write_text_atomic
-from scanner.codec import DecodeError, from_data, to_data
-from scanner.errors import InputError
-from scanner.files import read_text
 from scanner.model import ScanResult
+from scanner.support.atomic import write_text_atomic
+from scanner.support.codec import DecodeError, from_data, to_data
+from scanner.support.errors import InputError
+from scanner.support.files import read_text
 
 # 1.1: Host.probed_ports, host-level observations and findings (port null).
 # 1.2: ScanResult.rule_set; the assessment's remediation plan and customer-trust summary.

@@ -1,7 +1,7 @@
 """A JSON Schema (draft 2020-12) for the `ScanResult` JSON, built from the model.
 
 The schema is derived from the dataclasses of `scanner.model` and their type
-hints, walked the way `scanner.codec` walks them when it decodes:
+hints, walked the way `scanner.support.codec` walks them when it decodes:
 
 - a dataclass is an object with `properties`, `required` (the fields without
   a default) and `additionalProperties: false`; every dataclass but
@@ -21,7 +21,7 @@ already ships inside the wheel (force-included as `scanner/_data/reports/`,
 see pyproject.toml), next to the templates that render the same result, just
 as `rules/rule.schema.json` ships with the rules. So an installed trustscan
 carries the schema of its own output with no packaging change, and
-`scanner.resources.result_schema_path()` finds it in a checkout and in a
+`scanner.support.resources.result_schema_path()` finds it in a checkout and in a
 wheel alike.
 
 Regenerate it after a change to the model (a test fails until you do):
@@ -39,9 +39,9 @@ import typing
 from enum import Enum
 from typing import Any
 
-from scanner.codec import to_data
 from scanner.model import ScanResult
 from scanner.result_io import SCHEMA_VERSION
+from scanner.support.codec import to_data
 
 SCHEMA_ID = "https://trustscan.invalid/schemas/scan-result.json"
 _DIALECT = "https://json-schema.org/draft/2020-12/schema"

@@ -35,7 +35,7 @@ from scanner.model import (
     TrustImpact,
 )
 from scanner.result_io import SCHEMA_VERSION
-from scanner.rules import fingerprint
+from scanner.rule_engine.rules import fingerprint
 
 DEFAULT_ADDRESS = "127.0.0.10"
 

@@ -68,7 +68,7 @@ def test_installed_wheel_finds_its_rules_outside_the_checkout(wheel: Path, tmp_p
     )
     env = {**os.environ, "PYTHONPATH": str(site)}
     code = (
-        "import scanner, scanner.resources as r; "
+        "import scanner, scanner.support.resources as r; "
         "print(scanner.__file__); print(r.builtin_rules_dir()); print(r.reports_dir()); "
         "print(r.result_schema_path()); assert r.result_schema_path().is_file()"
     )

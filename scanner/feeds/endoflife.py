@@ -14,8 +14,8 @@ from typing import Any
 
 from packaging.version import Version
 
+from scanner.banners.versions import normalise
 from scanner.feeds.rule_writer import PRODUCT_NAMES, TRUST, dump_rules
-from scanner.versions import normalise
 
 # endoflife.date file stem -> trustscan product id. Apache httpd has
 # hand-written rules (they weigh the project's own notice against the data).

@@ -11,12 +11,12 @@ from typing import Any
 
 import yaml
 
-from scanner.atomic import write_text_atomic
-from scanner.errors import InputError
+from scanner.banners.products import known_product_ids
 from scanner.feeds import Advisory, apache_cve, endoflife, osv
 from scanner.feeds.rule_writer import render
-from scanner.files import read_text
-from scanner.products import known_product_ids
+from scanner.support.atomic import write_text_atomic
+from scanner.support.errors import InputError
+from scanner.support.files import read_text
 
 _MAX_FEED_BYTES = 64 * 1024 * 1024
 _SUFFIXES = (".json", ".yaml", ".yml")

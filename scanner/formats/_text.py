@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from scanner.model import Finding, Severity
-from scanner.rules import address_key
+from scanner.model import Finding, Severity, address_key
 
 
 def endpoint(host: str, port: int | None) -> str:

@@ -24,6 +24,8 @@ from functools import lru_cache
 import jinja2
 from markupsafe import Markup
 
+from scanner.assessment.risk import RISK_LEVELS
+from scanner.assessment.trust import PSN_2011
 from scanner.formats.charts import clean
 from scanner.formats.html_findings import (
     BIG,
@@ -50,9 +52,7 @@ from scanner.formats.html_summary import (
 )
 from scanner.formats.html_text import duration, link, money_about, num, placeholders, score_text
 from scanner.model import ScanResult, Severity
-from scanner.resources import reports_dir
-from scanner.risk import RISK_LEVELS
-from scanner.trust import PSN_2011
+from scanner.support.resources import reports_dir
 
 # -- the environment and the inline assets --------------------------------------
 

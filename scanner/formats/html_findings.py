@@ -11,8 +11,7 @@ from typing import Any
 
 from scanner.formats._text import endpoint, ordered
 from scanner.formats.html_text import Link, link
-from scanner.model import Finding, ScanResult, Severity, Vulnerability
-from scanner.rules import address_key
+from scanner.model import Finding, ScanResult, Severity, Vulnerability, address_key
 
 
 @dataclass(frozen=True)

@@ -6,12 +6,10 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from scanner.backports import attribute, builtin_shipped, host_distribution
+from scanner.assessment.risk import risk_level
+from scanner.assessment.version_readings import version_labels
 from scanner.formats._text import endpoint
-from scanner.model import Host, ScanResult, Severity
-from scanner.products import identify
-from scanner.risk import risk_level
-from scanner.rules import address_key
+from scanner.model import Host, ScanResult, Severity, address_key
 
 
 @dataclass(frozen=True)
@@ -26,26 +24,6 @@ class HostView:
     worst: Severity | None
     versions: dict[int, str]
     tokens: dict[int, str]
-
-
-def _version_label(host: Host) -> dict[int, str]:
-    """Per port, the version as rules read it, or why there is none."""
-    labels: dict[int, str] = {}
-    host_distro = host_distribution(host)
-    for service in host.services:
-        parsed = attribute(identify(service), host_distro, builtin_shipped()).version
-        if parsed.is_range:
-            labels[service.port] = f"range only ({parsed.raw}): no version rule applies"
-        elif not parsed.known:
-            labels[service.port] = "version unknown"
-        else:
-            label = str(parsed.version)
-            if parsed.distro_reason:
-                label += f" (maybe a {parsed.distro} build: {parsed.distro_reason})"
-            elif parsed.distro:
-                label += f" ({parsed.distro} build: fixes may be backported)"
-            labels[service.port] = label
-    return labels
 
 
 def _web_tokens(result: ScanResult) -> dict[str, dict[int, str]]:
@@ -86,7 +64,7 @@ def host_views(result: ScanResult, anchors: dict[str, str]) -> list[HostView]:
                 owner=risk.owner if risk else "",
                 findings=counts.get(host.address, 0),
                 worst=worst.get(host.address),
-                versions=_version_label(host),
+                versions=version_labels(host),
                 tokens=tokens.get(host.address, {}),
             )
         )

@@ -7,11 +7,7 @@ from dataclasses import dataclass
 
 from markupsafe import Markup
 
-from scanner.formats.charts import Bar, bar_chart, column_chart, number
-from scanner.formats.html_findings import FindingRef, Refs, refs_to
-from scanner.formats.html_text import money, money_about
-from scanner.model import Assessment, CustomerTrust, PlanStep, ScanResult, Severity
-from scanner.risk import (
+from scanner.assessment.risk import (
     CONFIDENCE_FACTOR,
     INTERNET_EXPOSED_FACTOR,
     NO_RISK,
@@ -21,8 +17,11 @@ from scanner.risk import (
     RiskLevel,
     risk_level,
 )
-from scanner.rules import address_key
-from scanner.trust import PSN_2011
+from scanner.assessment.trust import PSN_2011
+from scanner.formats.charts import Bar, bar_chart, column_chart, number
+from scanner.formats.html_findings import FindingRef, Refs, refs_to
+from scanner.formats.html_text import money, money_about
+from scanner.model import Assessment, CustomerTrust, PlanStep, ScanResult, Severity, address_key
 
 # -- the executive summary ---------------------------------------------------------------
 
@@ -49,7 +48,7 @@ _TOP_RISKS = 5
 
 @dataclass(frozen=True)
 class RiskModel:
-    """The risk model's weights, as the appendix states them (from scanner.risk)."""
+    """The risk model's weights, as the appendix states them (from scanner.assessment.risk)."""
 
     weights: tuple[tuple[str, str], ...]
     confidence: tuple[tuple[str, str], ...]

@@ -19,8 +19,7 @@ import re
 import xml.etree.ElementTree as ET  # builds XML, never parses any
 
 from scanner.formats._text import endpoint, ordered
-from scanner.model import Finding, ScanResult, Severity
-from scanner.rules import address_key
+from scanner.model import Finding, ScanResult, Severity, address_key
 
 # Not allowed in XML 1.0 (C0 controls but tab, LF, CR; surrogates; U+FFFE/FFFF),
 # plus DEL and the C1 controls, which XML discourages and terminals obey.

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import re
 
+from scanner.assessment.notices import words
 from scanner.formats._text import endpoint, ordered
 from scanner.model import Assessment, ScanResult, Severity
-from scanner.notices import words
 
 TOP = 20
 TOP_STEPS = 3

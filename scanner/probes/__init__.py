@@ -3,72 +3,39 @@
 A probe is a function from (`Host`, `Service`, `ProbeContext`) to
 observations. It never raises for a target's behaviour; if it raises anyway,
 the runner records a `ProbeError` and the scan goes on.
+
+Inside: `context` (what a probe is given), `tls` and `firewall` (probes of
+their own), `web/` and `datastores/` (the web and data-store probes),
+`clients/` (protocol clients they talk through), `personal_data` (detectors
+and masking), `evidence` (bounding what a target said), `credentials` (the
+user's credentials file).
+
+May import: `scanner.banners`, `scanner.model`, `scanner.support`. Never the
+rule engine, assessment, formats, outputs, the pipeline or the CLI.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from pathlib import Path
 
-from scanner.credentials import StoreCredential
 from scanner.model import Host, Observation, ProbeError, Service
+from scanner.probes import tls
+from scanner.probes.context import ProbeContext, ProbeSpec
+from scanner.probes.datastores import (
+    elasticsearch,
+    memcached,
+    mongodb,
+    mysql,
+    postgres,
+    redis,
+)
+from scanner.probes.web import http
 
-
-@dataclass(frozen=True)
-class ProbeContext:
-    """What probes may do, and how far they may go."""
-
-    timeout: float = 5.0  # per network operation (connect, one read)
-    max_bytes: int = 64 * 1024  # per response
-    # Data stores: credentials from the user's file (never the command line).
-    credentials: tuple[StoreCredential, ...] = ()
-    try_default_credentials: bool = False  # the short built-in vendor-default list
-    inspect_data: bool = False  # sample values through the personal-data detectors
-    sample_size: int = 20  # values per column / field / key pattern
-    max_containers: int = 200  # tables, collections, indexes, key patterns per store
-    max_keys: int = 2000  # keys a key-value store's SCAN may visit
-    time_budget: float = 60.0  # seconds one store's probe may take in all
-    # A CA bundle to trust besides the system's, for servers with an internal CA.
-    ca_file: Path | None = None
-
-    def credentials_for(self, store: str, host: str, port: int) -> tuple[StoreCredential, ...]:
-        return tuple(c for c in self.credentials if c.applies(store, host, port))
-
-
-Probe = Callable[[Host, Service, ProbeContext], Iterable[Observation]]
-# Which probe applies to a service: a predicate on the service.
-Applies = Callable[[Service], bool]
-
-
-@dataclass(frozen=True)
-class ProbeSpec:
-    name: str
-    applies: Applies
-    run: Probe
-
-
-REGISTRY: dict[str, ProbeSpec] = {}
-
-
-def _register() -> None:
-    # Imported here: the probe modules import ProbeContext and ProbeSpec from
-    # this package, so it must be defined before they load.
-    from scanner.probes import (
-        elasticsearch,
-        http,
-        memcached,
-        mongodb,
-        mysql,
-        postgres,
-        redis,
-        tls,
-    )
-
-    for module in (postgres, mysql, redis, memcached, mongodb, elasticsearch, http, tls):
-        REGISTRY[module.SPEC.name] = module.SPEC
-
+REGISTRY: dict[str, ProbeSpec] = {
+    module.SPEC.name: module.SPEC
+    for module in (postgres, mysql, redis, memcached, mongodb, elasticsearch, http, tls)
+}
 
 # Probes of different services run side by side: each waits on the network.
 PROBE_WORKERS = 8
@@ -112,6 +79,3 @@ def run_probes(
     observations = tuple(o for found, _ in outcomes for o in found)
     errors = tuple(error for _, error in outcomes if error is not None)
     return observations, errors
-
-
-_register()

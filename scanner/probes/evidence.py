@@ -11,18 +11,23 @@ evidence. Three flavours, one way of doing it:
   unprintable characters as `?`, 200 by default;
 - `server_message`: a SQL server's error (PostgreSQL, MySQL), unprintable
   characters as spaces, cut at 200 without an ellipsis.
+
+And how names and URLs are quoted: a URL's path without its query (which may
+carry tokens), a bounded list of names (cookies, form fields, keys), never a
+value.
 """
 
 from __future__ import annotations
 
 import unicodedata
 from collections.abc import Callable, Iterable
-from dataclasses import replace
-
-from scanner.probes.store_report import StoreReport
+from urllib.parse import urlsplit
 
 EVIDENCE_CHARS = 80  # characters of a target's reply quoted in evidence
 SAID_CHARS = 200  # characters of a server's or a driver's message
+HEADER_CHARS = 200  # a header's value, a page's generator or title
+NAME_CHARS = 64  # a cookie, field or key name
+LIST_ITEMS = 12  # names listed in one piece of evidence
 
 
 def _control(char: str) -> bool:
@@ -68,34 +73,16 @@ def scrub(text: str, secrets: Iterable[str]) -> str:
     return text
 
 
-def scrub_report(report: StoreReport, secrets: Iterable[str], shortest: int = 1) -> StoreReport:
-    """The report with every password we tried blanked out, wherever a hostile
-    server may have echoed it (an error message, a key or an index name).
-    Passwords shorter than `shortest` are left alone: masking every `a`
-    would mangle the evidence."""
-    kept = [s for s in secrets if s and len(s) >= shortest]
-    if not kept:
-        return report
+def path_of(url: str) -> str:
+    """The path of `url` without its query (which may carry tokens), for evidence."""
+    try:
+        path = urlsplit(url).path
+    except ValueError:
+        return "?"
+    return clean(path or "/", 80)
 
-    def hide(text: str) -> str:
-        return scrub(text, kept)
 
-    containers = tuple(
-        replace(
-            c,
-            name=hide(c.name),
-            fields=tuple(
-                replace(f, name=hide(f.name), masked_examples=tuple(map(hide, f.masked_examples)))
-                for f in c.fields
-            ),
-        )
-        for c in report.containers
-    )
-    return replace(
-        report,
-        auth_evidence=hide(report.auth_evidence),
-        tls_evidence=hide(report.tls_evidence),
-        identity=hide(report.identity),
-        containers=containers,
-        gaps=tuple(map(hide, report.gaps)),
-    )
+def list_names(names: Iterable[str]) -> str:
+    unique = list(dict.fromkeys(clean(name, NAME_CHARS) for name in names))
+    shown = ", ".join(unique[:LIST_ITEMS])
+    return shown + (f", +{len(unique) - LIST_ITEMS} more" if len(unique) > LIST_ITEMS else "")

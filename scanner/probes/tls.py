@@ -40,7 +40,7 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, padding, rsa
 
 from scanner.model import Host, Observation, Service
-from scanner.probes import ProbeContext, ProbeSpec
+from scanner.probes.context import ProbeContext, ProbeSpec
 
 PROBE = "tls"
 

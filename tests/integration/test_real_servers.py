@@ -20,14 +20,14 @@ from enum import Enum
 import pytest
 from packaging.version import Version
 
-from scanner.backports import attribute, builtin_shipped
-from scanner.discovery import DiscoveryOptions
+from scanner.banners.products import identify
+from scanner.banners.versions import normalise
+from scanner.discovery.nmap_runs import DiscoveryOptions
 from scanner.model import Confidence, Finding, ScanResult, Service, Target, TargetKind
 from scanner.pipeline import ScanRequest, scan
-from scanner.products import identify
-from scanner.resources import builtin_rules_dir
-from scanner.rule_loader import load_rules
-from scanner.versions import normalise
+from scanner.rule_engine.backports import attribute, builtin_shipped
+from scanner.rule_engine.loader import load_rules
+from scanner.support.resources import builtin_rules_dir
 from tests.realservers import SPECS, RealServers, RunningServer
 from tests.support import requires_nmap
 

@@ -19,12 +19,13 @@ import pytest
 import yaml
 
 from scanner.model import Finding, Observation, Service
-from scanner.resources import builtin_rules_dir
-from scanner.rule_loader import load_rules
-from scanner.rules import Rule, RuleScope, evaluate
+from scanner.rule_engine.loader import load_rules
+from scanner.rule_engine.rules import Rule, RuleScope, evaluate
+from scanner.support.resources import builtin_rules_dir
 from tests.factories import make_host, make_observation, make_service
+from tests.support import FIXTURES
 
-CASES_DIR = Path(__file__).resolve().parents[2] / "fixtures" / "rules"
+CASES_DIR = FIXTURES / "rules"
 _EXPECT = ("match", "no-match")
 _SERVICE_TYPES: dict[str, type] = {
     f.name: (int if f.name in ("port", "conf") else tuple if f.name == "cpes" else str)

@@ -11,9 +11,9 @@ import pytest
 
 from scanner.feeds.importer import import_feeds
 from scanner.model import Finding, Host
-from scanner.resources import builtin_rules_dir
-from scanner.rule_loader import load_rules
-from scanner.rules import Rule, evaluate
+from scanner.rule_engine.loader import load_rules
+from scanner.rule_engine.rules import Rule, evaluate
+from scanner.support.resources import builtin_rules_dir
 from tests.factories import make_host, make_service
 from tests.support import REPO
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from fixtures.lab.servers import Lab
-from scanner.checkpoint import partial_path
+from scanner.discovery.checkpoint import partial_path
 from scanner.model import ScanResult
 from scanner.result_io import read
 from tests.support import FIXTURES, LAB_PREFIX, Run, requires_nmap, trustscan
@@ -382,8 +382,8 @@ def test_report_needs_an_output(tmp_path: Path) -> None:
 
 def _saved_result(directory: Path) -> Path:
     """A result as `scan` saves it: assessed."""
+    from scanner.assessment.risk import assessed
     from scanner.result_io import write
-    from scanner.risk import assessed
     from tests.factories import make_result
 
     saved = directory / "result.json"
@@ -392,8 +392,8 @@ def _saved_result(directory: Path) -> Path:
 
 
 def test_report_assesses_a_result_saved_without_an_assessment(tmp_path: Path) -> None:
+    from scanner.assessment.risk import assess
     from scanner.result_io import write
-    from scanner.risk import assess
     from tests.factories import make_result
 
     saved, out = tmp_path / "result.json", tmp_path / "out.json"
@@ -632,9 +632,9 @@ def test_bad_cost_options_exit_2_with_one_line(
 
 
 def test_report_will_not_drop_the_inventory_a_result_was_assessed_with(tmp_path: Path) -> None:
-    from scanner.inventory import load_inventory
+    from scanner.assessment.inventory import load_inventory
+    from scanner.assessment.risk import assessed
     from scanner.result_io import write
-    from scanner.risk import assessed
     from tests.factories import make_result
 
     saved = tmp_path / "result.json"

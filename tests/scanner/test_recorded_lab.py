@@ -5,8 +5,8 @@ banner with PHP 5.3 and OpenSSL 1.0.1, OpenSSH 7.4)."""
 from __future__ import annotations
 
 from scanner import pipeline
-from scanner.resources import builtin_rules_dir
-from scanner.rule_loader import load_rules
+from scanner.rule_engine.loader import load_rules
+from scanner.support.resources import builtin_rules_dir
 from tests.support import FIXTURES
 
 

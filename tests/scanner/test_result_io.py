@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from scanner import result_io
-from scanner.errors import InputError
 from scanner.model import Severity
+from scanner.support.errors import InputError
 from tests.factories import make_result
 
 

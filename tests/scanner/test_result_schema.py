@@ -12,10 +12,10 @@ import jsonschema
 import pytest
 
 from scanner.pipeline import scan_nmap_xml
-from scanner.resources import builtin_rules_dir, result_schema_path
 from scanner.result_io import SCHEMA_VERSION, dumps
 from scanner.result_schema import SCHEMA_ID, build_schema, render_schema
-from scanner.rule_loader import load_rules
+from scanner.rule_engine.loader import load_rules
+from scanner.support.resources import builtin_rules_dir, result_schema_path
 from tests.factories import make_assessment, make_finding, make_result
 from tests.support import FIXTURES, REPO
 

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from scanner.errors import InputError
 from scanner.feeds import apache_cve, osv
 from scanner.feeds.importer import import_feeds
 from scanner.model import Severity
-from scanner.rule_loader import load_rules
-from scanner.rules import evaluate
+from scanner.rule_engine.loader import load_rules
+from scanner.rule_engine.rules import evaluate
+from scanner.support.errors import InputError
 from tests.factories import make_host, make_service
 from tests.support import FIXTURES, REPO
 

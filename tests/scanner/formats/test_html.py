@@ -24,7 +24,7 @@ from scanner.model import (
     Severity,
     Vulnerability,
 )
-from scanner.resources import reports_dir
+from scanner.support.resources import reports_dir
 from tests.factories import (
     FINGERPRINT_A,
     FINGERPRINT_B,

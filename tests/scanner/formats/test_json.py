@@ -14,8 +14,8 @@ import jsonschema
 
 from scanner.formats import OutputFormat, formatter_for
 from scanner.model import ScanResult
-from scanner.resources import result_schema_path
 from scanner.result_io import loads
+from scanner.support.resources import result_schema_path
 from tests.factories import make_assessment, make_result
 from tests.scanner.formats.support import HOSTILE, assert_golden, hostile_result
 

@@ -19,11 +19,11 @@ from scanner.local.audit import (
 )
 from scanner.local.commands import CommandOutput
 from scanner.model import Finding
-from scanner.resources import builtin_rules_dir
-from scanner.rule_loader import load_rules
+from scanner.rule_engine.loader import load_rules
+from scanner.support.resources import builtin_rules_dir
 from tests.scanner.local.procfs import HEADER, make_proc, tcp_line
+from tests.support import REPO
 
-REPO = Path(__file__).resolve().parents[3]
 RULESETS = REPO / "fixtures" / "firewall"
 LOCAL = REPO / "fixtures" / "local"
 

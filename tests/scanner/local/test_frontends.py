@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 import pytest
 
@@ -14,14 +13,15 @@ from scanner.local.frontends import (
     parse_zone_listing,
     ufw_state,
 )
+from tests.support import FIXTURES
 
-FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "local"
+LOCAL = FIXTURES / "local"
 MISSING = CommandOutput(127, "", "not found", missing=True)
 
 
 def recorded(name: str) -> CommandOutput:
     """A command's recorded stdout, stderr and exit status (see fixtures/local/README.md)."""
-    read = (FIXTURES / name).with_suffix
+    read = (LOCAL / name).with_suffix
     return CommandOutput(
         int(read(".rc").read_text()),
         read(".stdout").read_text(encoding="utf-8"),

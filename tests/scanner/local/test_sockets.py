@@ -17,13 +17,14 @@ from scanner.local.sockets import (
     read_listeners,
 )
 from tests.scanner.local.procfs import HEADER, make_proc, tcp_line
+from tests.support import FIXTURES
 
-FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "local"
+LOCAL = FIXTURES / "local"
 REAL_PROC = Path("/proc")
 
 
 def fixture(name: str) -> str:
-    return (FIXTURES / name).read_text(encoding="ascii")
+    return (LOCAL / name).read_text(encoding="ascii")
 
 
 def endpoints(listeners: Sequence[Listener]) -> set[tuple[str, str, int]]:

@@ -7,12 +7,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from scanner.credentials import StoreCredential, load_credentials
 from scanner.model import Host, Observation, Service
-from scanner.probes import Probe, ProbeContext, ProbeSpec, run_probes
-from scanner.probes.store_report import FieldReport, StoreReport, observations
+from scanner.probes import run_probes
+from scanner.probes.context import Probe, ProbeContext, ProbeSpec
+from scanner.probes.credentials import StoreCredential, load_credentials
+from scanner.probes.datastores.report import StoreReport, observations
+from scanner.probes.personal_data import FieldReport
 from tests.factories import make_host
-from tests.scanner.probes.fakes import Report
+from tests.scanner.probes.peers import Report
 
 Observations = tuple[Observation, ...]
 

@@ -38,7 +38,7 @@ from bson import json_util
 from bson.binary import Binary
 
 from fixtures.datastores.servers import Unavailable, make_certificate
-from tests.scanner.probes.fakes import Listener, serving
+from tests.scanner.probes.peers import Listener, serving
 from tests.support import FIXTURES
 
 MONGODB_FIXTURES = FIXTURES / "datastores" / "mongodb"

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from scanner.discovery.nmap_xml import parse_file
 from scanner.model import Observation, PortStateCount, Reason
-from scanner.nmap_xml import parse_file
 from scanner.probes.firewall import PortTally, Posture, classify, posture_observations, tally
 from tests.factories import make_host, make_service
 from tests.support import FIXTURES

@@ -7,7 +7,8 @@ from collections.abc import Iterable
 
 from fixtures.lab.servers import Lab
 from scanner.model import Host, Observation, Service
-from scanner.probes import ProbeContext, ProbeSpec, run_probes
+from scanner.probes import run_probes
+from scanner.probes.context import ProbeContext, ProbeSpec
 
 
 def _http_head(host: Host, service: Service, ctx: ProbeContext) -> Iterable[Observation]:

@@ -25,7 +25,7 @@ from cryptography.x509.oid import NameOID
 
 from fixtures import certs
 from scanner.model import Host, Observation, Service
-from scanner.probes import ProbeContext
+from scanner.probes.context import ProbeContext
 from scanner.probes.tls import (
     SPEC,
     applies,

@@ -1,0 +1,295 @@
+"""The assess stage: findings (and an optional inventory) -> risk scores.
+
+The risk model
+--------------
+
+Each finding gets a score from 0 to 100::
+
+    risk = severity weight x confidence factor x exposure factor x data factor
+    risk = min(100, risk), rounded to one decimal
+
+- severity weight: critical 10, high 7, medium 4, low 1, info 0. The steps
+  grow faster than linearly because one critical weakness (an open data
+  store, a remotely exploitable server) outweighs several medium ones;
+  informational findings never add risk.
+- confidence factor: confirmed 1.0, high 0.9, medium 0.7, low 0.5. A finding
+  shown by the target's behaviour counts fully; one inferred from a
+  distribution banner that may carry backported fixes counts half. It is
+  never zero: an uncertain finding is still shown and still ranked.
+- exposure factor: 1.5 when the inventory says the host is reachable from
+  the internet, else 1.2 when it is a production system, else 1.0 (also when
+  there is no inventory). Anyone can reach an exposed host; a production host
+  holds the real customers.
+- data factor: 1 + log10(1 + records) / 2, where records is the inventory's
+  `customer_records` for the host, or else the `store.records` count a
+  data-store probe observed on the finding's port. Logarithmic, because a
+  breach of a million records is worse than one of a thousand, but not a
+  thousand times worse for the business: 0 records gives 1.0, 1,000 gives
+  2.5, 1,000,000 gives 4.0.
+
+A host's score is its worst finding plus 10% of the sum of its other
+findings, capped at 100: the worst weakness sets the level, many more add a
+little (an attacker needs one way in, but more ways in make it likelier).
+
+The remediation plan ranks findings by score (highest first) and groups
+those on the same host with the same remediation text into one step; a
+step's score is its riskiest finding's, ties go to the step that fixes more.
+Informational findings need no step.
+
+The customer-trust summary (data, customers, duties, cost, notices) is
+`scanner.assessment.trust`'s; it is computed here too, so one call assesses a result.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from scanner.assessment.inventory import Asset, Inventory
+from scanner.assessment.trust import DEFAULT_COST, CostBasis, customer_trust
+from scanner.model import (
+    Assessment,
+    Confidence,
+    Finding,
+    FindingRisk,
+    HostRisk,
+    Observation,
+    PlanStep,
+    ScanResult,
+    Severity,
+    address_key,
+)
+
+MAX_SCORE = 100.0
+TIMES = "\u00d7"  # the multiplication sign in factor labels
+SEVERITY_WEIGHT = {
+    Severity.CRITICAL: 10.0,
+    Severity.HIGH: 7.0,
+    Severity.MEDIUM: 4.0,
+    Severity.LOW: 1.0,
+    Severity.INFO: 0.0,
+}
+CONFIDENCE_FACTOR = {
+    Confidence.CONFIRMED: 1.0,
+    Confidence.HIGH: 0.9,
+    Confidence.MEDIUM: 0.7,
+    Confidence.LOW: 0.5,
+}
+INTERNET_EXPOSED_FACTOR = 1.5
+PRODUCTION_FACTOR = 1.2
+REST_SHARE = 0.1
+
+
+def data_factor(records: int) -> float:
+    return 1.0 + math.log10(1 + max(records, 0)) / 2
+
+
+def _num(value: float) -> str:
+    return f"{value:g}"
+
+
+def finding_risk(
+    finding: Finding, asset: Asset | None = None, observed_records: int | None = None
+) -> FindingRisk:
+    """Score one finding; `asset` from the inventory, `observed_records` from a probe."""
+    weight = SEVERITY_WEIGHT[finding.severity]
+    confidence = CONFIDENCE_FACTOR[finding.confidence]
+    factors = [
+        f"{finding.severity.value} severity {TIMES}{_num(weight)}",
+        f"{finding.confidence.value} confidence {TIMES}{_num(confidence)}",
+    ]
+    exposure = 1.0
+    if asset is not None and asset.internet_exposed:
+        exposure = INTERNET_EXPOSED_FACTOR
+        factors.append(f"internet exposed {TIMES}{_num(exposure)}")
+    elif asset is not None and asset.environment == "production":
+        exposure = PRODUCTION_FACTOR
+        factors.append(f"production {TIMES}{_num(exposure)}")
+    records, where = None, ""
+    if asset is not None and asset.customer_records is not None:
+        records, where = asset.customer_records, "inventory"
+    elif observed_records is not None:
+        records, where = observed_records, "observed"
+    data = 1.0
+    if records is not None:
+        data = data_factor(records)
+        factors.append(f"{records:,} customer records ({where}) {TIMES}{data:.2f}")
+    score = round(min(MAX_SCORE, weight * confidence * exposure * data), 1)
+    return FindingRisk(finding.fingerprint, score, tuple(factors))
+
+
+def host_score(scores: Sequence[float]) -> float:
+    """The worst score plus 10% of the rest, capped at 100."""
+    if not scores:
+        return 0.0
+    ranked = sorted(scores, reverse=True)
+    return round(min(MAX_SCORE, ranked[0] + REST_SHARE * sum(ranked[1:])), 1)
+
+
+def _observed_records(observations: Sequence[Observation]) -> dict[tuple[str, int | None], int]:
+    seen: dict[tuple[str, int | None], int] = {}
+    for obs in observations:
+        if obs.key != "store.records":
+            continue
+        try:
+            count = int(obs.value)
+        except ValueError:
+            continue
+        key = (obs.host, obs.port)
+        seen[key] = max(seen.get(key, 0), count)
+    return seen
+
+
+def assess(
+    result: ScanResult, inventory: Inventory | None = None, cost: CostBasis = DEFAULT_COST
+) -> Assessment:
+    """Score every finding and host of a result, highest risk first; rank the
+    remediation plan and summarise what it all means for customers."""
+    names: dict[str, tuple[str, ...]] = {h.address: h.hostnames for h in result.hosts}
+    assets: dict[str, Asset | None] = {}
+
+    def asset_of(host: str) -> Asset | None:
+        if inventory is None:
+            return None
+        if host not in assets:
+            assets[host] = inventory.lookup(host, names.get(host, ()))
+        return assets[host]
+
+    records = _observed_records(result.observations)
+    scored: list[tuple[Finding, FindingRisk]] = [
+        (f, finding_risk(f, asset_of(f.host), records.get((f.host, f.port))))
+        for f in result.findings
+    ]
+    by_host: dict[str, list[float]] = defaultdict(list)
+    for finding, risk in scored:
+        by_host[finding.host].append(risk.score)
+    hosts: list[str] = [h.address for h in result.hosts]
+    hosts += [h for h in by_host if h not in hosts]
+    host_risks = []
+    for host in hosts:
+        asset = asset_of(host)
+        host_risks.append(
+            HostRisk(
+                host,
+                host_score(by_host.get(host, [])),
+                asset.system if asset else "",
+                asset.owner if asset else "",
+            )
+        )
+    finding_risks = tuple(
+        r for _f, r in sorted(scored, key=lambda p: (-p[1].score, p[0].host, p[1].fingerprint))
+    )
+    ranked_hosts = tuple(sorted(host_risks, key=lambda h: (-h.score, address_key(h.host))))
+    return Assessment(
+        findings=finding_risks,
+        hosts=ranked_hosts,
+        inventory_source=inventory.source if inventory is not None else "",
+        plan=remediation_plan(result, finding_risks, ranked_hosts),
+        trust=customer_trust(result, inventory, cost),
+    )
+
+
+def assessed(
+    result: ScanResult, inventory: Inventory | None = None, cost: CostBasis = DEFAULT_COST
+) -> ScanResult:
+    """The result with its assessment (re)computed."""
+    return replace(result, assessment=assess(result, inventory, cost))
+
+
+def remediation_plan(
+    result: ScanResult, scores: Sequence[FindingRisk], hosts: Sequence[HostRisk] = ()
+) -> tuple[PlanStep, ...]:
+    """Findings by risk (descending), grouped by host and remediation text.
+
+    One step fixes every finding on one host that shares a remediation (three
+    Apache CVEs, one upgrade); steps rank by their riskiest finding, then by
+    how many findings they fix. Informational findings need no step."""
+    by_print = {f.fingerprint: f for f in result.findings}
+    owners = {h.host: h for h in hosts}
+    steps: dict[tuple[str, str], list[tuple[Finding, float]]] = {}
+    for risk in scores:
+        finding = by_print.get(risk.fingerprint)
+        if finding is None or finding.severity is Severity.INFO:
+            continue
+        steps.setdefault((finding.host, finding.remediation), []).append((finding, risk.score))
+    ranked = sorted(
+        steps.items(),
+        key=lambda item: (-max(s for _f, s in item[1]), -len(item[1]), address_key(item[0][0])),
+    )
+    plan = []
+    for rank, ((host, remediation), items) in enumerate(ranked, start=1):
+        owner = owners.get(host)
+        plan.append(
+            PlanStep(
+                rank=rank,
+                host=host,
+                remediation=remediation,
+                score=max(score for _f, score in items),
+                severity=max((f.severity for f, _s in items), key=lambda s: s.rank),
+                fingerprints=tuple(f.fingerprint for f, _s in items),
+                titles=tuple(dict.fromkeys(f.title for f, _s in items)),
+                system=owner.system if owner else "",
+                owner=owner.owner if owner else "",
+            )
+        )
+    return tuple(plan)
+
+
+@dataclass(frozen=True)
+class RiskLevel:
+    """What a score means, in the words of the executive summary."""
+
+    name: str
+    meaning: str
+
+
+# The overall level of a score (a host's, or the highest). Calibrated on the
+# model above: a confirmed critical weakness alone scores 10, so it is never
+# less than "high"; near customer data it climbs to "critical".
+RISK_LEVELS: tuple[tuple[float, RiskLevel], ...] = (
+    (
+        30.0,
+        RiskLevel(
+            "critical",
+            "A weakness an attacker can use stands in front of customer data: 30 is a "
+            "confirmed critical weakness on a host holding about 10,000 customer records, or "
+            "a high one in front of about a million. Treat it as an incident waiting to "
+            "happen: fix or isolate it now.",
+        ),
+    ),
+    (
+        10.0,
+        RiskLevel(
+            "high",
+            "A serious weakness: 10 is a confirmed critical weakness on any host (a way in), "
+            "or a high one on a host with about 100 customer records. Fix it within days.",
+        ),
+    ),
+    (
+        4.0,
+        RiskLevel(
+            "medium",
+            "A confirmed medium weakness, or a more serious one whose evidence is uncertain "
+            "(a distribution build that may carry the fix). Fix it in the next maintenance "
+            "window.",
+        ),
+    ),
+    (
+        0.1,
+        RiskLevel(
+            "low",
+            "Only minor weaknesses. Fix them as part of routine maintenance.",
+        ),
+    ),
+)
+NO_RISK = RiskLevel("none", "No finding adds risk: none, or only informational ones.")
+
+
+def risk_level(score: float) -> RiskLevel:
+    """The level of a score (see RISK_LEVELS)."""
+    for floor, level in RISK_LEVELS:
+        if score >= floor:
+            return level
+    return NO_RISK

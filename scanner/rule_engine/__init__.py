@@ -1,0 +1,11 @@
+"""The rule engine: observations and services in, findings out.
+
+`loader` reads and validates the rules directory (YAML against
+`rules/rule.schema.json`, file:line problems); `conditions` are the matchers
+a rule is built from; `rules` evaluates them against a host; `findings`
+builds a finding and its fingerprint; `backports` tells when a version may be
+a distribution build that carries backported fixes.
+
+May import: `scanner.banners`, `scanner.model`, `scanner.support`. Never the
+probes, assessment, formats or anything above them.
+"""

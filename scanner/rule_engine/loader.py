@@ -1,0 +1,193 @@
+"""Load rule files: YAML, validated against the JSON Schema in `rules/`.
+
+Every problem is reported with its file and line, and all problems of a
+directory are collected before failing, so `rules lint` shows them at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from scanner.model import Confidence, Severity, TrustImpact, Vulnerability
+from scanner.rule_engine.conditions import ConditionError, build, service_conditions_in
+from scanner.rule_engine.rules import Escalation, Rule, RuleScope
+from scanner.support.resources import rule_schema_path
+from scanner.support.yaml_files import (
+    FileProblem,
+    FileProblems,
+    YamlFileError,
+    error_path,
+    line_of,
+    read_yaml,
+    schema_validator,
+)
+
+_MAX_RULE_FILE_BYTES = 4 * 1024 * 1024
+RULE_SUFFIXES = (".yaml", ".yml")
+
+
+class RuleLoadError(FileProblems):
+    what = "rule"
+
+
+# A problem in a rule file: the file, the line and what is wrong.
+RuleProblem = FileProblem
+
+
+def _validator() -> jsonschema.protocols.Validator:
+    return schema_validator(rule_schema_path())
+
+
+def _describe(error: jsonschema.ValidationError) -> str:
+    where = ".".join(str(p) for p in error.absolute_path) or "file"
+    if error.validator == "additionalProperties":
+        return f"{where}: {error.message}"
+    if error.validator in ("oneOf", "maxProperties", "minProperties") and "match" in [
+        str(p) for p in error.absolute_path
+    ]:
+        return (
+            f"{where}: a condition is one key of all/any/not/product/service/version/"
+            f"version_known/port/protocol/tunnel/cpe/state/observation/host_observation "
+            f"({error.message})"
+        )
+    return f"{where}: {error.message}"
+
+
+def load_file(path: Path) -> tuple[list[Rule], list[RuleProblem]]:
+    """Load one rule file; problems are returned, not raised."""
+    try:
+        node, data = read_yaml(path, _MAX_RULE_FILE_BYTES, "rule file")
+    except YamlFileError as exc:
+        return [], [exc.problem]
+
+    errors = sorted(_validator().iter_errors(data), key=lambda e: list(map(str, e.path)))
+    if errors:
+        return [], [
+            RuleProblem(path, line_of(node, error_path(error)), _describe(error))
+            for error in errors
+        ]
+
+    rules: list[Rule] = []
+    problems: list[RuleProblem] = []
+    for index, item in enumerate(data["rules"]):
+        where: list[str | int] = ["rules", index]
+        try:
+            rules.append(_rule(item, path, line_of(node, where), where))
+        except ConditionError as exc:
+            problems.append(RuleProblem(path, line_of(node, exc.path), str(exc)))
+    return rules, problems
+
+
+def _rule(item: dict[str, Any], path: Path, line: int, where: list[str | int]) -> Rule:
+    trust = item["trust"]
+    scope = RuleScope(item.get("scope", "service"))
+    if scope is RuleScope.HOST:
+        misplaced = service_conditions_in(item["match"], [*where, "match"])
+        if misplaced is not None:
+            raise misplaced
+    return Rule(
+        id=item["id"],
+        title=item["title"],
+        severity=Severity(item["severity"]),
+        confidence=Confidence(item.get("confidence", "high")),
+        category=item.get("category", ""),
+        match=build(item["match"], [*where, "match"]),
+        description=item["description"].strip(),
+        remediation=item["remediation"].strip(),
+        references=tuple(item["references"]),
+        trust=TrustImpact(tuple(trust["data_at_stake"]), trust["impact"].strip()),
+        data_as_of=str(item.get("data_as_of", "")),
+        source=f"{path}:{line}",
+        vulnerability=_vulnerability(item),
+        scope=scope,
+        escalations=tuple(
+            Escalation(
+                when=build(raw["when"], [*where, "raise_severity", i, "when"]),
+                severity=Severity(raw["severity"]),
+                because=raw["because"].strip(),
+            )
+            for i, raw in enumerate(item.get("raise_severity", ()))
+        ),
+    )
+
+
+def _vulnerability(item: dict[str, Any]) -> Vulnerability | None:
+    raw = item.get("vulnerability")
+    if raw is None:
+        return None
+    cvss = raw.get("cvss") or {}
+    return Vulnerability(
+        id=raw["id"],
+        severity=Severity(item["severity"]),
+        cvss_score=float(cvss["score"]) if "score" in cvss else None,
+        cvss_vector=cvss.get("vector", ""),
+        vendor_severity=raw.get("vendor_severity", ""),
+        fixed_in=tuple(raw.get("fixed_in", ())),
+        references=tuple(item["references"]),
+    )
+
+
+def rule_files(directory: Path) -> list[Path]:
+    return sorted(p for p in directory.rglob("*") if p.suffix in RULE_SUFFIXES and p.is_file())
+
+
+def lint(directories: Sequence[Path]) -> tuple[list[Rule], list[RuleProblem]]:
+    """Load every rule file under the directories; collect all problems."""
+    rules: list[Rule] = []
+    problems: list[RuleProblem] = []
+    first_seen: dict[str, Rule] = {}
+    for directory in directories:
+        if not directory.is_dir():
+            problems.append(RuleProblem(directory, 1, "not a directory of rule files"))
+            continue
+        files = rule_files(directory)
+        if not files:
+            problems.append(RuleProblem(directory, 1, "holds no .yaml rule files"))
+        for path in files:
+            loaded, found = load_file(path)
+            problems.extend(found)
+            for rule in loaded:
+                if rule.id in first_seen:
+                    line = int(rule.source.rsplit(":", 1)[1])
+                    problems.append(
+                        RuleProblem(
+                            path,
+                            line,
+                            f"rule id {rule.id!r} is already defined at "
+                            f"{first_seen[rule.id].source}",
+                        )
+                    )
+                    continue
+                first_seen[rule.id] = rule
+                rules.append(rule)
+    return rules, problems
+
+
+def rule_set_version(rules: Sequence[Rule], directories: Sequence[str | Path]) -> str:
+    """Which rules judged a scan: "412 rules in 31 files, sha256 1a2b3c4d5e6f".
+
+    The digest covers every rule file's path (relative to its directory) and
+    bytes, so two reports with the same digest were judged by the same rules."""
+    digest = hashlib.sha256()
+    files = 0
+    for directory in map(Path, directories):
+        if not directory.is_dir():
+            continue
+        for path in rule_files(directory):
+            files += 1
+            digest.update(str(path.relative_to(directory)).encode() + b"\0")
+            digest.update(path.read_bytes() + b"\0")
+    return f"{len(rules)} rules in {files} files, sha256 {digest.hexdigest()[:12]}"
+
+
+def load_rules(directories: Sequence[Path]) -> tuple[Rule, ...]:
+    """Load rules for a scan; any problem stops it before nmap runs."""
+    rules, problems = lint(directories)
+    if problems:
+        raise RuleLoadError(problems)
+    return tuple(rules)

@@ -1,0 +1,138 @@
+"""Rules, and the engine that turns services and observations into findings."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from enum import Enum
+
+from scanner.banners.products import ProductVersion, identify_all, products_in_header
+from scanner.banners.versions import normalise
+from scanner.model import (
+    Confidence,
+    Finding,
+    Host,
+    Observation,
+    Service,
+    Severity,
+    TrustImpact,
+    Vulnerability,
+    address_key,
+)
+from scanner.rule_engine.backports import (
+    ShippedVersions,
+    attribute,
+    builtin_shipped,
+    host_distribution,
+)
+from scanner.rule_engine.conditions import Condition, MatchContext, Verdict
+from scanner.rule_engine.findings import fingerprint as fingerprint
+from scanner.rule_engine.findings import grouped_finding, rule_finding
+
+# What a host-scope rule's context holds in place of a service: the loader
+# lets such rules use host observations only, so these are never looked at.
+HOST_PLACEHOLDER = Service(port=0, protocol="", state="host")
+NO_PRODUCT = ProductVersion("", normalise(""))
+
+
+class RuleScope(str, Enum):
+    SERVICE = "service"
+    HOST = "host"
+
+
+@dataclass(frozen=True)
+class Escalation:
+    """A condition under which a rule's finding is more severe, and why."""
+
+    when: Condition
+    severity: Severity
+    because: str
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    title: str
+    severity: Severity
+    confidence: Confidence
+    category: str
+    match: Condition
+    description: str
+    remediation: str
+    references: tuple[str, ...]
+    trust: TrustImpact
+    data_as_of: str = ""
+    source: str = ""
+    vulnerability: Vulnerability | None = None
+    scope: RuleScope = RuleScope.SERVICE
+    escalations: tuple[Escalation, ...] = ()
+
+
+def evaluate(
+    hosts: Iterable[Host],
+    observations: Iterable[Observation],
+    rules: Sequence[Rule],
+    shipped: ShippedVersions | None = None,
+) -> tuple[Finding, ...]:
+    """Match every rule against every product of every service.
+
+    One finding per rule and port, except known vulnerabilities: those of one
+    product on one port become a single finding that lists them all.
+    """
+    by_port: dict[tuple[str, int | None], list[Observation]] = {}
+    for obs in observations:
+        by_port.setdefault((obs.host, obs.port), []).append(obs)
+    distributions = shipped if shipped is not None else builtin_shipped()
+    service_rules = [r for r in rules if r.scope is RuleScope.SERVICE]
+    host_rules = [r for r in rules if r.scope is RuleScope.HOST]
+    findings: list[Finding] = []
+    for host in hosts:
+        host_distro = host_distribution(host)
+        on_host = tuple(by_port.get((host.address, None), ()))
+        if host_rules:
+            ctx = MatchContext(HOST_PLACEHOLDER, NO_PRODUCT, (), on_host)
+            for rule in host_rules:
+                verdict = rule.match.evaluate(ctx)
+                if verdict.matched:
+                    findings.append(rule_finding(rule, host, None, ctx, verdict))
+        for service in host.services:
+            seen = tuple(by_port.get((host.address, service.port), ()))
+            for named in _products(service, seen):
+                product = attribute(named, host_distro, distributions)
+                ctx = MatchContext(
+                    service=service, product=product, observations=seen, host_observations=on_host
+                )
+                vulnerable: list[tuple[Rule, Verdict]] = []
+                for rule in service_rules:
+                    verdict = rule.match.evaluate(ctx)
+                    if not verdict.matched:
+                        continue
+                    if rule.vulnerability is not None:
+                        vulnerable.append((rule, verdict))
+                    else:
+                        findings.append(rule_finding(rule, host, service, ctx, verdict))
+                if vulnerable:
+                    findings.append(grouped_finding(vulnerable, host, service, ctx))
+    return tuple(sorted(findings, key=finding_order))
+
+
+# Observations whose value is an HTTP header that names software: what a web
+# server tells in its headers is checked like what nmap read from its banner.
+HEADER_OBSERVATIONS = ("http.server_header", "http.powered_by")
+
+
+def _products(service: Service, seen: Sequence[Observation]) -> list[ProductVersion]:
+    found = list(identify_all(service))
+    known = {p.product for p in found if p.product}
+    for obs in seen:
+        if obs.key not in HEADER_OBSERVATIONS:
+            continue
+        for named in products_in_header(obs.value):
+            if named.product not in known:
+                known.add(named.product)
+                found.append(named)
+    return found
+
+
+def finding_order(finding: Finding) -> tuple[int, tuple[int, int, str], int, str]:
+    return (-finding.severity.rank, address_key(finding.host), finding.port or 0, finding.rule_id)
