@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+import logging
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,19 +17,21 @@ from scanner import __version__
 from scanner.assessment.inventory import Inventory, load_inventory
 from scanner.assessment.trust import DEFAULT_COST, CostBasis, cost_basis
 from scanner.discovery.ack_scan import FirewallProbe
-from scanner.discovery.checkpoint import partial_path
+from scanner.discovery.checkpoint import partial_path, saved_batches
 from scanner.discovery.nmap_runs import DiscoveryOptions
 from scanner.discovery.targets import DEFAULT_MAX_HOSTS, resolve_targets
 from scanner.formats import DEFAULT_FILE_NAMES, OutputFormat
 from scanner.model import ScanResult
-from scanner.outputs.files import prepare_outputs, write_outputs
+from scanner.outputs.files import prepare_outputs, refuse_overwrites, write_outputs
 from scanner.outputs.gate import FailOn, exceeds
 from scanner.outputs.progress import TerminalProgress, wants_progress
 from scanner.outputs.summary import summary_line
 from scanner.probes.context import ProbeContext
 from scanner.probes.credentials import load_credentials
 from scanner.rule_engine.loader import lint, load_rules
+from scanner.support import signals
 from scanner.support.errors import TrustscanError
+from scanner.support.progress import QUIET, Progress
 from scanner.support.resources import builtin_rules_dir
 
 EXIT_FINDINGS = 1
@@ -42,13 +46,9 @@ class _Group(click.Group):
         except TrustscanError as exc:
             click.echo(f"trustscan: error: {exc}", err=True)
             ctx.exit(exc.exit_code)
-        except KeyboardInterrupt:
-            click.echo(
-                "trustscan: interrupted; finished batches are kept in JSON.partial: "
-                "run the same command with --resume to continue",
-                err=True,
-            )
-            ctx.exit(130)
+        except KeyboardInterrupt as exc:
+            click.echo(f"trustscan: interrupted by {signals.signal_of(exc).name}", err=True)
+            ctx.exit(signals.exit_code(exc))
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -343,66 +343,100 @@ def scan(
     """Scan TARGETs: IPs, hostnames, CIDRs (127.0.0.0/28), ranges (127.0.0.1-20), @file."""
     from scanner import pipeline
 
+    json_out = outputs.paths.get(OutputFormat.JSON)
+    refuse_overwrites(
+        outputs.paths,
+        [
+            ("the nmap XML", nmap_xml),
+            ("the inventory", inventory_file),
+            ("the credentials file", credentials_file),
+            ("the CA file", ca_file),
+            ("the progress file", partial_path(json_out) if json_out is not None else None),
+            *(("the target file", Path(t[1:])) for t in targets if t.startswith("@")),
+        ],
+    )
     dirs = _rule_dirs(rule_dirs)
     rules = load_rules(dirs)
     inventory = _inventory(inventory_file)
     cost = cost or DEFAULT_COST
     sources = [str(d) for d in dirs]
     checkpoint: Path | None = None
-    if nmap_xml is not None:
-        if targets:
-            raise click.UsageError("give either TARGETs or --nmap-xml, not both")
-        result = pipeline.scan_nmap_xml(nmap_xml, rules, sources, inventory, cost)
-    elif with_local and not targets:
-        result = pipeline.local_scan(rules, sources, inventory=inventory, cost=cost)
-    else:
-        resolved = resolve_targets(targets, exclude, max_hosts)
-        options = DiscoveryOptions(
-            ports=ports,
-            batch_size=batch_size,
-            parallel=parallel,
-            batch_timeout=batch_timeout,
-            assume_up=assume_up,
-            nmap_path=nmap_path,
-            extra_args=nmap_args,
-        )
-        result_path = outputs.paths.get(OutputFormat.JSON)
-        if resume and result_path is None:
-            raise click.UsageError(
-                "--resume needs --json or --format json: progress is saved beside the result"
+    progress = TerminalProgress() if wants_progress(quiet) else None
+    shown = progress if progress is not None else QUIET
+    try:
+        if nmap_xml is not None:
+            if targets:
+                raise click.UsageError("give either TARGETs or --nmap-xml, not both")
+            result = pipeline.scan_nmap_xml(nmap_xml, rules, sources, inventory, cost, shown)
+        elif with_local and not targets:
+            result = pipeline.local_scan(rules, sources, inventory=inventory, cost=cost)
+        else:
+            resolved = resolve_targets(targets, exclude, max_hosts)
+            options = DiscoveryOptions(
+                ports=ports,
+                batch_size=batch_size,
+                parallel=parallel,
+                batch_timeout=batch_timeout,
+                assume_up=assume_up,
+                nmap_path=nmap_path,
+                extra_args=nmap_args,
             )
-        checkpoint = partial_path(result_path) if result_path is not None else None
-        progress = TerminalProgress() if wants_progress(quiet) else None
-        try:
-            result = pipeline.scan(
-                pipeline.ScanRequest(
-                    resolved,
-                    rules,
-                    tuple(sources),
-                    options,
-                    probes=ProbeContext(
-                        credentials=(
-                            load_credentials(credentials_file) if credentials_file else ()
+            result_path = outputs.paths.get(OutputFormat.JSON)
+            if resume and result_path is None:
+                raise click.UsageError(
+                    "--resume needs --json or --format json: progress is saved beside the result"
+                )
+            checkpoint = partial_path(result_path) if result_path is not None else None
+            try:
+                result = pipeline.scan(
+                    pipeline.ScanRequest(
+                        resolved,
+                        rules,
+                        tuple(sources),
+                        options,
+                        probes=ProbeContext(
+                            credentials=(
+                                load_credentials(credentials_file) if credentials_file else ()
+                            ),
+                            try_default_credentials=try_default_credentials,
+                            inspect_data=inspect_data,
+                            sample_size=sample_size,
+                            ca_file=ca_file,
                         ),
-                        try_default_credentials=try_default_credentials,
-                        inspect_data=inspect_data,
-                        sample_size=sample_size,
-                        ca_file=ca_file,
+                        firewall_probe=FirewallProbe(firewall_probe),
+                        inventory=inventory,
+                        cost=cost,
                     ),
-                    firewall_probe=FirewallProbe(firewall_probe),
-                    inventory=inventory,
-                    cost=cost,
-                ),
-                [progress] if progress is not None else [],
-                checkpoint,
-                resume,
-            )
-        finally:
-            if progress is not None:
-                progress.close()
-    if with_local and (targets or nmap_xml is not None):
-        result = pipeline.merged(result, pipeline.local_scan(rules, sources), inventory, cost)
-    _finish(result, outputs, quiet, checkpoint)
+                    [progress] if progress is not None else [],
+                    checkpoint,
+                    resume,
+                    shown,
+                )
+            except KeyboardInterrupt as exc:
+                if progress is not None:
+                    progress.close()
+                _interrupted(exc, checkpoint)
+        if with_local and (targets or nmap_xml is not None):
+            result = pipeline.merged(result, pipeline.local_scan(rules, sources), inventory, cost)
+        _finish(result, outputs, quiet, checkpoint, shown)
+    finally:
+        if progress is not None:
+            progress.close()
+
+
+def _interrupted(exc: KeyboardInterrupt, checkpoint: Path | None) -> None:
+    """Say what an interrupted scan kept, and exit as the signal asks (130, 143)."""
+    if checkpoint is None:
+        kept = "nothing was saved: progress is kept only beside a result file (--json)"
+    elif saved_batches(checkpoint):
+        kept = (
+            f"{saved_batches(checkpoint)} finished nmap batch(es) saved in {checkpoint}: "
+            "run the same command with --resume to continue"
+        )
+    else:
+        kept = f"no nmap batch had finished, so {checkpoint} holds nothing to resume"
+    click.echo(f"trustscan: interrupted by {signals.signal_of(exc).name}; {kept}", err=True)
+    click.get_current_context().exit(signals.exit_code(exc))
 
 
 @cli.command("local")
@@ -423,6 +457,7 @@ def local(
     read the rules; without root it says what it could not read."""
     from scanner import pipeline
 
+    refuse_overwrites(outputs.paths, [("the inventory", inventory_file)])
     dirs = _rule_dirs(rule_dirs)
     rules = load_rules(dirs)
     inventory = _inventory(inventory_file)
@@ -458,8 +493,11 @@ def _finish(
     outputs: _Outputs,
     quiet: bool,
     checkpoint: Path | None = None,
+    progress: Progress = QUIET,
 ) -> None:
-    written = write_outputs(result, outputs.paths, outputs.fail_on)
+    written = write_outputs(result, outputs.paths, outputs.fail_on, progress)
+    if isinstance(progress, TerminalProgress):
+        progress.close()  # the summary goes on a line of its own
     if checkpoint is not None:
         checkpoint.unlink(missing_ok=True)  # the result is safely on disk now
     if not quiet:
@@ -491,6 +529,9 @@ def report(
             "name an output: --format FMT (repeatable), or -o report.html, --json, --sarif, "
             "--junit and/or --markdown"
         )
+    refuse_overwrites(
+        outputs.paths, [("the scan result", result_file), ("the inventory", inventory_file)]
+    )
     inventory = _inventory(inventory_file)
     result = read(result_file)
     saved = result.assessment
@@ -501,7 +542,12 @@ def report(
         )
     if inventory is not None or cost is not None or saved is None:
         result = assessed(result, inventory, cost or DEFAULT_COST)
-    _finish(result, outputs, quiet)
+    progress = TerminalProgress() if wants_progress(quiet) else None
+    try:
+        _finish(result, outputs, quiet, progress=progress if progress is not None else QUIET)
+    finally:
+        if progress is not None:
+            progress.close()
 
 
 @cli.group()
@@ -561,11 +607,30 @@ def rules_import(
     from scanner.feeds.importer import import_feeds
 
     report = import_feeds(list(feeds), out_dir, product, as_of.date() if as_of else None)
+    for refused in report.refused:
+        click.echo(f"trustscan: refused: {refused}", err=True)
     click.echo(
         f"wrote {report.rules_written} rule(s) in {report.files_written} file(s) to {out_dir}; "
         f"skipped {len(report.skipped)} record(s) without a rated, version-ranged entry"
+        + (f"; refused {len(report.refused)} file(s), listed above" if report.refused else "")
     )
 
 
+class _OneLine(logging.Formatter):
+    """`trustscan: warning: ...`, like the error lines."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return f"trustscan: {record.levelname.lower()}: {record.getMessage()}"
+
+
 def main() -> None:
+    signals.install()
+    # Warnings (a credentials file others can read, progress that cannot be
+    # saved) go to stderr as one line each, also with --quiet.
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_OneLine())
+    log = logging.getLogger("trustscan")
+    log.addHandler(handler)
+    log.setLevel(logging.WARNING)
+    log.propagate = False
     cli(prog_name="trustscan")

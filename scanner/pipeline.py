@@ -13,16 +13,18 @@ from scanner.assessment.risk import assessed
 from scanner.assessment.trust import DEFAULT_COST, CostBasis
 from scanner.discovery import checkpoint as saved
 from scanner.discovery.ack_scan import AckPass, FirewallProbe, ack_scan, check_allowed
+from scanner.discovery.nmap_process import one_line
 from scanner.discovery.nmap_runs import Discovery, DiscoveryObserver, DiscoveryOptions, discover
 from scanner.discovery.nmap_xml import parse_file
 from scanner.local.audit import LocalAudit, audit_local
-from scanner.model import Host, NmapRun, Observation, ScanResult, Target
+from scanner.model import Host, NmapRun, Observation, ProbeError, ScanResult, Target
 from scanner.probes import run_probes
 from scanner.probes.context import ProbeContext
 from scanner.probes.firewall import posture_observations
 from scanner.result_io import SCHEMA_VERSION
 from scanner.rule_engine.loader import rule_set_version
 from scanner.rule_engine.rules import Rule, evaluate, finding_order
+from scanner.support.progress import QUIET, Progress
 
 
 @dataclass(frozen=True)
@@ -51,12 +53,13 @@ def _assemble(
     ack: AckPass | None = None,
     inventory: Inventory | None = None,
     cost: CostBasis = DEFAULT_COST,
+    progress: Progress = QUIET,
 ) -> ScanResult:
     answered = {h.address for h in found.hosts} | {n for h in found.hosts for n in h.hostnames}
     acked = ack.hosts if ack is not None else {}
     observations, probe_errors = run_probes(found.hosts, probes)
     observations = _postures(found.hosts, acked) + observations
-    findings = evaluate(found.hosts, observations, rules)
+    findings = evaluate(found.hosts, observations, rules, progress=progress)
     nmap_run = found.nmap
     if ack is not None:
         nmap_run = replace(nmap_run, commands=nmap_run.commands + ack.commands)
@@ -87,6 +90,7 @@ def scan(
     observers: Sequence[DiscoveryObserver] = (),
     checkpoint: Path | None = None,
     resume: bool = False,
+    progress: Progress = QUIET,
 ) -> ScanResult:
     """Run the scan. With `checkpoint`, each finished batch is saved there as it
     completes; with `resume` too, batches a killed run saved are not scanned again.
@@ -117,6 +121,7 @@ def scan(
         ack,
         request.inventory,
         request.cost,
+        progress,
     )
 
 
@@ -126,12 +131,38 @@ def scan_nmap_xml(
     rule_sources: Sequence[str],
     inventory: Inventory | None = None,
     cost: CostBasis = DEFAULT_COST,
+    progress: Progress = QUIET,
 ) -> ScanResult:
     """Audit an nmap XML file made elsewhere: evaluate only, send no packet."""
     started = now()
-    report = parse_file(path)
+    report = parse_file(
+        path, lambda done, total: progress.step("reading nmap XML", done, total, "bytes")
+    )
     commands = (report.args,) if report.args else ()
     observations = _postures(report.hosts, {})
+    errors: list[ProbeError] = []
+    if report.error:
+        errors.append(
+            ProbeError(
+                "discovery",
+                str(path),
+                "nmap-error",
+                f"the nmap run reported: {one_line(report.error)}",
+            )
+        )
+    # Entries the parser dropped (a port -1, an address 999.1.1.1, a repeated
+    # host): said, not silently lost.
+    errors += [ProbeError("discovery", str(path), "invalid-entry", note) for note in report.skipped]
+    if not report.finished:
+        errors.append(
+            ProbeError(
+                "discovery",
+                str(path),
+                "incomplete",
+                "the XML ends before <runstats>: the nmap run did not finish, "
+                "so the hosts it had not reached yet are missing",
+            )
+        )
     result = ScanResult(
         schema_version=SCHEMA_VERSION,
         tool_version=__version__,
@@ -141,7 +172,8 @@ def scan_nmap_xml(
         nmap=NmapRun(version=report.version, commands=commands, source=str(path)),
         hosts=report.hosts,
         observations=observations,
-        findings=evaluate(report.hosts, observations, rules),
+        findings=evaluate(report.hosts, observations, rules, progress=progress),
+        probe_errors=tuple(errors),
         rule_sources=tuple(rule_sources),
         rule_set=rule_set_version(rules, rule_sources),
     )

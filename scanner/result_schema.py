@@ -13,7 +13,8 @@ hints, walked the way `scanner.support.codec` walks them when it decodes:
 
 The schema is strict about the version it describes: a field this version
 does not know is an error. `scanner.result_io` reads forward (unknown keys
-are ignored, any 1.x result is accepted), so validate a result against the
+are ignored; the versions in `READ_VERSIONS` are accepted, and a result is
+always written back as the current version), so validate a result against the
 schema of the trustscan that wrote it.
 
 Where it lives: `reports/scan-result.schema.json`. The `reports/` directory
@@ -40,7 +41,7 @@ from enum import Enum
 from typing import Any
 
 from scanner.model import ScanResult
-from scanner.result_io import SCHEMA_VERSION
+from scanner.result_io import READ_VERSIONS, SCHEMA_VERSION
 from scanner.support.codec import to_data
 
 SCHEMA_ID = "https://trustscan.invalid/schemas/scan-result.json"
@@ -133,8 +134,9 @@ def build_schema() -> JSONObject:
     body["properties"]["schema_version"] = {
         "type": "string",
         "description": (
-            f"Version of this format: {SCHEMA_VERSION} for this schema. A reader "
-            f"accepts any {major}.x result; a new major version breaks readers."
+            f"Version of this format: {SCHEMA_VERSION} for this schema. This trustscan "
+            f"reads {', '.join(READ_VERSIONS)} and writes {SCHEMA_VERSION}; a newer "
+            "version is refused with a request to upgrade."
         ),
         "pattern": rf"^{major}\.[0-9]+$",
     }

@@ -35,6 +35,7 @@ How it counts
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -89,6 +90,10 @@ class CostBasis:
 DEFAULT_COST = CostBasis()
 
 
+# A record costs tens or hundreds in any currency; a million per record is a typo.
+MAX_COST_PER_RECORD = 1_000_000.0
+
+
 def cost_basis(
     per_record: float | None = None, currency: str | None = None, source: str | None = None
 ) -> CostBasis:
@@ -101,6 +106,14 @@ def cost_basis(
         if currency is not None:
             raise InputError("--cost-currency is the unit of --cost-per-record: give that too")
         return DEFAULT_COST
+    # inf and nan pass a "> 0" check and would make the JSON result invalid.
+    if not math.isfinite(per_record) or not 0 < per_record <= MAX_COST_PER_RECORD:
+        raise InputError(
+            f"--cost-per-record {per_record!r}: give a positive amount up to "
+            f"{MAX_COST_PER_RECORD:,.0f} (a cost per customer record)"
+        )
+    if source is not None and len(source) > 200:
+        raise InputError("--cost-source: say where the figure comes from in under 200 characters")
     return CostBasis(
         per_record=per_record,
         currency=(currency or DEFAULT_COST.currency).upper(),

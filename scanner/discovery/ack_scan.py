@@ -8,23 +8,26 @@ without a service behind it. It sends raw packets, so it needs root.
 from __future__ import annotations
 
 import os
-import shlex
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import Enum
+from pathlib import Path
 
-import nmap
-
+from scanner.discovery.nmap_process import (
+    NmapProcesses,
+    nmap_binary,
+    nmap_pool,
+    run_nmap,
+    scratch_dir,
+)
 from scanner.discovery.nmap_runs import (
     DiscoveryOptions,
+    batch_label,
     is_ipv6,
     make_batches,
-    message_of,
-    one_line,
-    scanner_for,
+    nmap_command,
+    read_report,
 )
-from scanner.discovery.nmap_xml import NmapXmlError, parse_bytes
 from scanner.model import Host, ProbeError, Target, TargetKind
 from scanner.support.errors import InputError
 
@@ -85,38 +88,25 @@ def carried_options(extra_args: Sequence[str]) -> list[str]:
     return carried
 
 
-def ack_arguments(options: DiscoveryOptions, ipv6: bool) -> str:
+def ack_arguments(options: DiscoveryOptions, ipv6: bool) -> list[str]:
     # -Pn: discovery already found these hosts up; --reason keeps the evidence.
     args = ["-sA", "-Pn", "-n", "--reason"] + (["-6"] if ipv6 else [])
-    return " ".join(shlex.quote(a) for a in args + carried_options(options.extra_args))
+    return args + carried_options(options.extra_args)
 
 
 def _run(
-    batch: tuple[Target, ...], options: DiscoveryOptions
+    batch: tuple[Target, ...], options: DiscoveryOptions, binary: str, processes: NmapProcesses
 ) -> tuple[list[Host], str, ProbeError | None]:
-    ipv6 = is_ipv6(batch[0])
-    scanner = scanner_for(options)
-    label = f"ACK scan of {batch[0].value}" + (f" .. {batch[-1].value}" if len(batch) > 1 else "")
-    try:
-        scanner.scan(
-            hosts=" ".join(shlex.quote(t.value) for t in batch),
-            ports=options.ports,
-            arguments=ack_arguments(options, ipv6),
-            timeout=int(options.batch_timeout) if options.batch_timeout else 0,
-        )
-        output = scanner.get_nmap_last_output()
-        report = parse_bytes(output.encode() if isinstance(output, str) else output, label)
-    except nmap.PortScannerTimeout:
-        reason, text = "timeout", f"did not finish within {options.batch_timeout:g}s"
-    except nmap.PortScannerError as exc:
-        reason, text = "nmap-error", one_line(message_of(exc))
-    except NmapXmlError as exc:
-        reason, text = "bad-xml", str(exc)
-    else:
-        if report.error:
-            return [], report.args, ProbeError("firewall:ack", label, "nmap-error", report.error)
-        return list(report.hosts), report.args, None
-    return [], "", ProbeError("firewall:ack", label, reason, f"nmap {label}: {text}")
+    label = f"ACK scan of {batch_label(batch)}"
+    arguments = nmap_command(ack_arguments(options, is_ipv6(batch[0])), options.ports, batch)
+    with scratch_dir() as work:
+        ended = run_nmap(binary, arguments, Path(work), options.batch_timeout or None, processes)
+        if ended.cancelled:
+            return [], "", None
+        report, reason, message = read_report(ended, label, options.batch_timeout)
+    if report is None:
+        return [], "", ProbeError("firewall:ack", label, reason, f"{label}: {message}")
+    return list(report.hosts), report.args, None
 
 
 def ack_scan(hosts: Sequence[Host], options: DiscoveryOptions) -> AckPass:
@@ -124,12 +114,14 @@ def ack_scan(hosts: Sequence[Host], options: DiscoveryOptions) -> AckPass:
     targets = [Target(h.address, TargetKind.ADDRESS, "discovery") for h in hosts]
     if not targets:
         return AckPass({}, (), ())
+    binary = nmap_binary(options.nmap_path)
     batches = make_batches(targets, options)
     found: dict[str, Host] = {}
     commands: list[str] = []
     errors: list[ProbeError] = []
-    with ThreadPoolExecutor(max_workers=max(1, min(options.parallel, len(batches)))) as pool:
-        for seen, command, error in pool.map(lambda b: _run(b, options), batches):
+    with nmap_pool(min(options.parallel, len(batches))) as (pool, processes):
+        runs = pool.map(lambda b: _run(b, options, binary, processes), batches)
+        for seen, command, error in runs:
             found.update((h.address, h) for h in seen)
             if command:
                 commands.append(command)

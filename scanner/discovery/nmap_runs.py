@@ -1,30 +1,40 @@
-"""Discovery: run nmap (through python-nmap) over the targets, in batches.
+"""Discovery: run nmap over the targets, in batches.
 
 Each batch is its own nmap process with its own timeout, so one slow batch
 loses only its own hosts (recorded as a `ProbeError`), and batches run in
-parallel. The XML nmap returns is parsed by `nmap_xml` rather than by
-python-nmap, which drops `<extraports>`, CPEs and reasons.
+parallel. `nmap_process` starts and stops the processes (python-nmap finds
+the binary); the XML nmap writes is parsed by `nmap_xml`, which keeps the
+`<extraports>`, CPEs and reasons python-nmap's parser drops.
+
+An interrupted scan (Ctrl-C, SIGTERM) drops the queued batches and stops the
+running nmap processes at once; the batches that finished were already
+handed to the observers (the checkpoint file saves them as they complete).
 """
 
 from __future__ import annotations
 
 import ipaddress
-import shlex
+import signal
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
+from concurrent.futures import as_completed
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Protocol
 
-import nmap
-
-from scanner.discovery.nmap_xml import NmapReport, NmapXmlError, parse_bytes
+from scanner.discovery.nmap_process import (
+    NmapExit,
+    NmapProcesses,
+    nmap_binary,
+    nmap_pool,
+    one_line,
+    run_nmap,
+    scratch_dir,
+    stderr_problem,
+)
+from scanner.discovery.nmap_xml import NmapReport, NmapXmlError, parse_file
 from scanner.model import Host, NmapRun, ProbeError, Target, TargetKind
 from scanner.support.errors import InputError, ScanFailed
 
-NMAP_MISSING = (
-    "nmap was not found: install it (Debian/Ubuntu: `sudo apt-get install nmap`; "
-    "macOS: `brew install nmap`) or put it on PATH"
-)
 # Options trustscan controls itself; letting them through would break parsing.
 _FORBIDDEN_ARGS = ("-oX", "-oA", "-oN", "-oG", "-oS", "-iL", "--resume", "-6")
 
@@ -100,94 +110,71 @@ def is_ipv6(target: Target) -> bool:
     return ipaddress.ip_address(target.value).version == 6
 
 
-def scanner_for(options: DiscoveryOptions) -> nmap.PortScanner:
+def batch_label(batch: Sequence[Target], index: int | None = None) -> str:
+    span = batch[0].value + (f" .. {batch[-1].value}" if len(batch) > 1 else "")
+    return f"batch {index + 1} ({span})" if index is not None else span
+
+
+def nmap_command(arguments: Sequence[str], ports: str | None, batch: Sequence[Target]) -> list[str]:
+    return [*arguments, *(["-p", ports] if ports else []), *(t.value for t in batch)]
+
+
+def _ended_how(returncode: int | None) -> str:
+    if returncode is None:
+        return "it was stopped"
+    if returncode < 0:
+        return f"it was killed by {signal.Signals(-returncode).name}"
+    return f"it exited with code {returncode} and no complete XML"
+
+
+def read_report(ended: NmapExit, label: str, timeout: float) -> tuple[NmapReport | None, str, str]:
+    """The report of a finished nmap run, or (None, reason, message) saying why there is none.
+
+    nmap may write to stderr and still finish its XML (a host it could not
+    resolve): a complete report wins over what it said."""
+    if ended.timed_out:
+        return None, "timeout", f"nmap did not finish within {timeout:g}s"
+    said = stderr_problem(ended.stderr)
     try:
-        if options.nmap_path:
-            return nmap.PortScanner(nmap_search_path=(options.nmap_path,))
-        return nmap.PortScanner()
-    except nmap.PortScannerError as exc:
-        if "not found" in message_of(exc):
-            raise ScanFailed(NMAP_MISSING) from None
-        raise ScanFailed(f"nmap cannot run: {one_line(message_of(exc))}") from None
-
-
-def message_of(exc: Exception) -> str:
-    # python-nmap's exceptions print the repr of their message.
-    value = getattr(exc, "value", None)
-    return value if isinstance(value, str) else str(exc)
-
-
-def one_line(text: str) -> str:
-    # Keep what nmap said before a Lua stack traceback; one line, bounded.
-    text = text.split("stack traceback:", 1)[0]
-    lines = [" ".join(line.split()) for line in text.strip().splitlines() if line.strip()]
-    return "; ".join(lines)[:300] if lines else "no message"
-
-
-def _run_batch(batch: tuple[Target, ...], options: DiscoveryOptions, index: int) -> BatchOutcome:
-    ipv6 = is_ipv6(batch[0])
-    hosts = " ".join(shlex.quote(t.value) for t in batch)
-    arguments = " ".join(shlex.quote(a) for a in nmap_arguments(options, ipv6))
-    label = f"batch {index + 1} ({batch[0].value}" + (
-        f" .. {batch[-1].value})" if len(batch) > 1 else ")"
-    )
-    scanner = scanner_for(options)
-    try:
-        scanner.scan(
-            hosts=hosts,
-            ports=options.ports,
-            arguments=arguments,
-            timeout=int(options.batch_timeout) if options.batch_timeout else 0,
-        )
-    except nmap.PortScannerTimeout:
-        return BatchOutcome(
-            batch,
-            None,
-            ProbeError(
-                "discovery",
-                label,
-                "timeout",
-                f"nmap did not finish within {options.batch_timeout:g}s; "
-                f"{len(batch)} target(s) of this batch were not scanned",
-            ),
-        )
-    except nmap.PortScannerError as exc:
-        # python-nmap raises when nmap wrote anything but warnings to stderr,
-        # even if the XML is complete: trust the XML when it parses.
-        output = scanner.get_nmap_last_output()
-        if output:
-            try:
-                report = parse_bytes(_as_bytes(output), f"nmap {label}")
-            except NmapXmlError:
-                pass
-            else:
-                if report.finished and not report.error:
-                    return BatchOutcome(batch, report, None)
-        return BatchOutcome(
-            batch,
-            None,
-            ProbeError(
-                "discovery", label, "nmap-error", f"nmap failed: {one_line(message_of(exc))}"
-            ),
-        )
-    output = scanner.get_nmap_last_output()
-    try:
-        report = parse_bytes(_as_bytes(output), f"nmap {label}")
+        report = parse_file(ended.xml)
     except NmapXmlError as exc:
-        return BatchOutcome(batch, None, ProbeError("discovery", label, "bad-xml", str(exc)))
+        if ended.returncode != 0 or not ended.xml.exists():
+            return None, "nmap-error", f"nmap failed: {said or _ended_how(ended.returncode)}"
+        # The scratch file's name means nothing to the user; the batch does.
+        return None, "bad-xml", str(exc).replace(str(ended.xml), f"nmap's XML of {label}")
+    except InputError as exc:  # the XML file could not be read at all
+        return None, "nmap-error", f"nmap failed: {said or exc}"
+    # The XML names our scratch file; the command as the user would type it says -oX -.
+    report = replace(report, args=report.args.replace(str(ended.xml), "-"))
     if report.error:
-        return BatchOutcome(
-            batch,
-            None,
-            ProbeError(
-                "discovery", label, "nmap-error", f"nmap reported: {one_line(report.error)}"
-            ),
-        )
-    return BatchOutcome(batch, report, None)
+        return None, "nmap-error", f"nmap reported: {one_line(report.error)}"
+    if not report.finished:
+        why = said or "its XML ends before <runstats>"
+        return None, "nmap-error", f"nmap did not finish: {why}"
+    return report, "", ""
 
 
-def _as_bytes(output: str | bytes) -> bytes:
-    return output.encode("utf-8") if isinstance(output, str) else output
+def _run_batch(
+    batch: tuple[Target, ...],
+    options: DiscoveryOptions,
+    index: int,
+    binary: str,
+    processes: NmapProcesses,
+) -> BatchOutcome | None:
+    """One batch's nmap run; None when the scan was cancelled before it ended."""
+    label = batch_label(batch, index)
+    arguments = nmap_command(nmap_arguments(options, is_ipv6(batch[0])), options.ports, batch)
+    timeout = options.batch_timeout or None
+    with scratch_dir() as work:
+        ended = run_nmap(binary, arguments, Path(work), timeout, processes)
+        if ended.cancelled:
+            return None
+        report, reason, message = read_report(ended, label, options.batch_timeout)
+    if report is not None:
+        return BatchOutcome(batch, report, None)
+    if reason == "timeout":
+        message += f"; {len(batch)} target(s) of this batch were not scanned"
+    return BatchOutcome(batch, None, ProbeError("discovery", label, reason, message))
 
 
 def discover(
@@ -200,7 +187,7 @@ def discover(
 
     Raise ScanFailed only when no batch produced a result.
     """
-    scanner_for(options)  # fail fast, before any thread starts, when nmap is missing
+    binary = nmap_binary(options.nmap_path)  # fail fast, before any thread, without nmap
     for ipv6 in (False, True):
         nmap_arguments(options, ipv6)  # reject forbidden options up front
     skip = {t.value for outcome in completed for t in outcome.targets}
@@ -211,11 +198,15 @@ def discover(
         observer.batch_done(None, done, total)
     outcomes: list[BatchOutcome] = list(completed)
     finished: list[tuple[int, BatchOutcome]] = []
-    workers = max(1, min(options.parallel, len(batches)))
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="nmap") as pool:
-        futures = {pool.submit(_run_batch, batch, options, i): i for i, batch in enumerate(batches)}
+    with nmap_pool(min(options.parallel, len(batches))) as (pool, processes):
+        futures = {
+            pool.submit(_run_batch, batch, options, i, binary, processes): i
+            for i, batch in enumerate(batches)
+        }
         for future in as_completed(futures):
             outcome = future.result()
+            if outcome is None:
+                continue  # cancelled: the interrupt is on its way in this thread
             finished.append((futures[future], outcome))
             done += len(outcome.targets)
             for observer in observers:

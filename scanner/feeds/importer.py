@@ -4,22 +4,27 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from scanner.banners.products import known_product_ids
 from scanner.feeds import Advisory, apache_cve, endoflife, osv
 from scanner.feeds.rule_writer import render
+from scanner.rule_engine.loader import load_file
 from scanner.support.atomic import write_text_atomic
 from scanner.support.errors import InputError
-from scanner.support.files import read_text
+from scanner.support.json_files import load_json
+from scanner.support.yaml_files import read_yaml
 
 _MAX_FEED_BYTES = 64 * 1024 * 1024
 _SUFFIXES = (".json", ".yaml", ".yml")
+# A rule file's name comes from the feed: letters, digits, '.', '_' and '-',
+# no leading dot, bounded, so that it stays a plain file in the output directory.
+_SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
 
 @dataclass
@@ -27,6 +32,11 @@ class ImportReport:
     files_written: int = 0
     rules_written: int = 0
     skipped: list[str] = field(default_factory=list)
+    # Rule files not written, each "NAME: why": a name from the feed that is no
+    # safe file name, or generated rules that `rules lint` would refuse.
+    refused: list[str] = field(default_factory=list)
+    # Each rule id written and its file: ids differing only in case are one rule.
+    rule_ids: dict[str, str] = field(default_factory=dict, repr=False)
 
 
 def feed_files(paths: Sequence[Path]) -> list[Path]:
@@ -46,11 +56,7 @@ def feed_files(paths: Sequence[Path]) -> list[Path]:
 
 
 def parse_file(path: Path, product: str | None) -> list[Advisory]:
-    text = read_text(path, _MAX_FEED_BYTES, "feed file")
-    try:
-        data: Any = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{path}:{exc.lineno}: not JSON ({exc.msg})") from None
+    data: Any = load_json(path, what="feed file", max_bytes=_MAX_FEED_BYTES)
     records = data if isinstance(data, list) else [data]
     advisories: list[Advisory] = []
     for record in records:
@@ -70,20 +76,14 @@ def parse_file(path: Path, product: str | None) -> list[Advisory]:
 
 
 def _import_lifecycle(path: Path, out_dir: Path, as_of: dt.date, report: ImportReport) -> None:
-    text = read_text(path, _MAX_FEED_BYTES, "feed file")
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise InputError(f"{path}: not YAML ({exc})") from None
+    _, data = read_yaml(path, _MAX_FEED_BYTES, "feed file")
     if not endoflife.is_endoflife_page(data):
         raise InputError(f"{path}: not an endoflife.date product page (no releases list)")
     if path.stem not in endoflife.PRODUCTS:
         report.skipped.append(f"{path.name}: no trustscan product for this page")
         return
     rules = endoflife.lifecycle_rules(path.stem, data, as_of)
-    write_text_atomic(out_dir / f"{path.stem}-lifecycle.yaml", endoflife.render(rules, path.name))
-    report.files_written += 1
-    report.rules_written += len(rules)
+    _write_rules(out_dir, f"{path.stem}-lifecycle", endoflife.render(rules, path.name), report)
 
 
 def import_feeds(
@@ -109,7 +109,65 @@ def import_feeds(
             by_id.setdefault(advisory.id, []).append(advisory)
             origins.setdefault(advisory.id, path.name)
     for vuln_id, advisories in sorted(by_id.items()):
-        write_text_atomic(out_dir / f"{vuln_id}.yaml", render(advisories, origins[vuln_id]))
-        report.files_written += 1
-        report.rules_written += len(advisories)
+        unique = _one_per_product(advisories, origins[vuln_id], report)
+        _write_rules(out_dir, vuln_id, render(unique, origins[vuln_id]), report)
     return report
+
+
+def _one_per_product(
+    advisories: list[Advisory], origin: str, report: ImportReport
+) -> list[Advisory]:
+    """The first advisory of each product: two would make two rules of one id."""
+    first: dict[str, Advisory] = {}
+    for advisory in advisories:
+        if advisory.product in first:
+            report.skipped.append(
+                f"{origin}: {advisory.id} for {advisory.product} again: kept the first record"
+            )
+        else:
+            first[advisory.product] = advisory
+    return list(first.values())
+
+
+def _write_rules(out_dir: Path, name: str, text: str, report: ImportReport) -> None:
+    """Write generated rules to `out_dir/NAME.yaml` if NAME is a safe file name
+    there and `rules lint` passes them; else say in the report why not."""
+    shown = json.dumps(name[:60]) + ("..." if len(name) > 60 else "")
+    target = out_dir / f"{name}.yaml"
+    if not _SAFE_NAME.fullmatch(name):
+        report.refused.append(
+            f"{shown}: not written: the id is no safe file name "
+            "(letters, digits, '.', '_' and '-', at most 100)"
+        )
+        return
+    try:
+        inside = target.resolve().is_relative_to(out_dir.resolve())
+    except (OSError, RuntimeError):  # a symbolic link loop
+        inside = False
+    if not inside:
+        report.refused.append(f"{shown}: not written: {target} leads out of {out_dir}")
+        return
+    rule_ids, problems = _linted(text, target.name)
+    problems += [
+        f"rule id {rule_id!r} is already in {report.rule_ids.get(rule_id, target.name)}"
+        for index, rule_id in enumerate(rule_ids)
+        if rule_id in report.rule_ids or rule_id in rule_ids[:index]
+    ]
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        report.refused.append(f"{target.name}: not written: fails lint: {problems[0]}{more}")
+        return
+    write_text_atomic(target, text)
+    report.rule_ids.update(dict.fromkeys(rule_ids, target.name))
+    report.files_written += 1
+    report.rules_written += len(rule_ids)
+
+
+def _linted(text: str, name: str) -> tuple[list[str], list[str]]:
+    """The rule ids in `text` and what `rules lint` says of them, from a
+    scratch copy: the loader checks files, and nothing unchecked reaches out_dir."""
+    with tempfile.TemporaryDirectory(prefix="trustscan-import-") as scratch:
+        path = Path(scratch) / name
+        path.write_text(text, encoding="utf-8")
+        rules, problems = load_file(path)
+    return [rule.id for rule in rules], [f"line {p.line}: {p.message}" for p in problems]

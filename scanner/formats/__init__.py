@@ -5,10 +5,10 @@ Formatters do no I/O; the caller writes what they return (atomically).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from enum import Enum
 from types import MappingProxyType
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from scanner.model import ScanResult, Severity
 
@@ -36,6 +36,21 @@ DEFAULT_FILE_NAMES: Mapping[OutputFormat, str] = MappingProxyType(
 
 class Formatter(Protocol):
     def format(self, result: ScanResult) -> str: ...
+
+
+@runtime_checkable
+class StreamingFormatter(Formatter, Protocol):
+    """A formatter that can also hand its text over in pieces, so that a large
+    result is written without ever being one string in memory."""
+
+    def chunks(self, result: ScanResult) -> Iterator[str]: ...
+
+
+def rendered(formatter: Formatter, result: ScanResult) -> Iterable[str]:
+    """The formatter's text, in pieces where it can stream."""
+    if isinstance(formatter, StreamingFormatter):
+        return formatter.chunks(result)
+    return (formatter.format(result),)
 
 
 def formatter_for(fmt: OutputFormat, fail_on: Severity | None = None) -> Formatter:

@@ -7,11 +7,12 @@ import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from scanner.formats import DEFAULT_FILE_NAMES, OutputFormat, formatter_for
+from scanner.formats import DEFAULT_FILE_NAMES, OutputFormat, formatter_for, rendered
 from scanner.model import ScanResult
 from scanner.outputs.gate import FailOn, fail_threshold
 from scanner.support.atomic import write_text_atomic
 from scanner.support.errors import InputError
+from scanner.support.progress import QUIET, Progress
 
 # The result first: it is what everything else can be rendered from again.
 _WRITE_ORDER = (
@@ -27,19 +28,21 @@ def write_outputs(
     result: ScanResult,
     paths: Mapping[OutputFormat, Path],
     fail_on: FailOn = FailOn.NEVER,
+    progress: Progress = QUIET,
 ) -> list[Path]:
     """Write each format to its path, the JSON result first."""
     written: list[Path] = []
-    for fmt in _WRITE_ORDER:
-        path = paths.get(fmt)
-        if path is None:
-            continue
+    wanted = [fmt for fmt in _WRITE_ORDER if fmt in paths]
+    for done, fmt in enumerate(wanted):
+        path = paths[fmt]
+        progress.step(f"writing {path.name}", done, len(wanted), "files")
         try:
-            text = formatter_for(fmt, fail_threshold(fail_on)).format(result)
-            write_text_atomic(path, text)
+            write_text_atomic(path, rendered(formatter_for(fmt, fail_threshold(fail_on)), result))
         except OSError as exc:
             raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
         written.append(path)
+    if wanted:
+        progress.step("written", len(wanted), len(wanted), "files")
     return written
 
 
@@ -110,3 +113,40 @@ def ensure_writable(*paths: Path | None) -> None:
             raise InputError(f"cannot write {path}: it is a directory")
         if not os.access(directory, os.W_OK | os.X_OK):
             raise InputError(f"cannot write {path}: no permission to write in {directory}")
+
+
+_OPTION = {
+    OutputFormat.HTML: "-o",
+    OutputFormat.JSON: "--json",
+    OutputFormat.SARIF: "--sarif",
+    OutputFormat.JUNIT: "--junit",
+    OutputFormat.MARKDOWN: "--markdown",
+}
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether two paths name one file: through symlinks, `..` and hard links."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist (yet): compare where they lead
+        return os.path.realpath(a) == os.path.realpath(b)
+
+
+def refuse_overwrites(
+    outputs: Mapping[OutputFormat, Path], inputs: Iterable[tuple[str, Path | None]]
+) -> None:
+    """Fail before any work when an output would overwrite an input (the
+    result being re-rendered, the nmap XML, a target file) or another output.
+
+    `inputs` pairs a description ("the scan result", "the progress file")
+    with its path; None paths are ignored."""
+    named = [
+        (f"the {fmt.value} output ({_OPTION[fmt]} {path})", path) for fmt, path in outputs.items()
+    ]
+    for i, (label, path) in enumerate(named):
+        for other_label, other in named[i + 1 :]:
+            if _same_file(path, other):
+                raise InputError(f"{label} and {other_label} are the same file; give each its own")
+        for what, source in inputs:
+            if source is not None and _same_file(path, source):
+                raise InputError(f"{label} would overwrite {what} {source}; write it elsewhere")

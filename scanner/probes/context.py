@@ -24,7 +24,9 @@ class ProbeContext:
     sample_size: int = 20  # values per column / field / key pattern
     max_containers: int = 200  # tables, collections, indexes, key patterns per store
     max_keys: int = 2000  # keys a key-value store's SCAN may visit
-    time_budget: float = 60.0  # seconds one store's probe may take in all
+    # Seconds one probe of one service may take in all, every exchange included;
+    # the runner stops waiting for it a little after (`probes.GRACE`).
+    time_budget: float = 60.0
     # A CA bundle to trust besides the system's, for servers with an internal CA.
     ca_file: Path | None = None
 

@@ -16,6 +16,10 @@ Passwords are kept out of every `repr`, log line and output.
 
 from __future__ import annotations
 
+import logging
+import os
+import shlex
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +27,9 @@ from typing import Any
 import yaml
 
 from scanner.support.errors import InputError
-from scanner.support.files import FileReadError, read_text
+from scanner.support.yaml_files import YamlFileError, read_yaml
+
+log = logging.getLogger("trustscan")
 
 STORES = frozenset({"postgresql", "mysql", "redis", "memcached", "mongodb", "elasticsearch", "*"})
 _MAX_FILE_BYTES = 1024 * 1024
@@ -67,55 +73,84 @@ DEFAULTS: tuple[StoreCredential, ...] = (
 
 
 def _problem(path: Path, line: int, message: str) -> InputError:
+    # Messages name keys and lines, never a value: any value may be a password.
     return InputError(f"{path}:{line}: {message}")
 
 
+def permission_warning(path: Path) -> str | None:
+    """A one-line warning when others than the owner may read or change the
+    file (ssh refuses such key files), or None; None too when it cannot be
+    stat'ed, which reading it will report."""
+    try:
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        return None
+    if os.name != "posix" or not mode & 0o077:
+        return None
+    who = " and ".join(
+        name for name, bits in (("its group", 0o070), ("others", 0o007)) if mode & bits
+    )
+    how = "readable" if mode & 0o044 else "writable" if mode & 0o022 else "open"
+    quoted = shlex.quote(str(path))
+    return f"{path} is {how} by {who} (mode {mode:04o}): chmod 600 {quoted}"
+
+
 def load_credentials(path: Path) -> tuple[StoreCredential, ...]:
+    """The file's credentials; a file others may read is loaded with a warning."""
+    warning = permission_warning(path)
+    if warning is not None:
+        log.warning(warning)
     try:
-        text = read_text(path, _MAX_FILE_BYTES, "credentials file")
-    except FileReadError as exc:
-        raise _problem(path, exc.line, exc.problem) from None
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        raise _problem(
-            path, mark.line + 1 if mark else 1, f"not valid YAML: {exc.problem}"
-        ) from None
-    if not isinstance(root, yaml.MappingNode):
+        root, data = read_yaml(path, _MAX_FILE_BYTES, "credentials file", secret=True)
+    except YamlFileError as exc:
+        raise _problem(path, exc.problem.line, exc.problem.message) from None
+    if not isinstance(root, yaml.MappingNode) or not isinstance(data, dict):
         raise _problem(path, 1, "expected a mapping with a `credentials:` list")
     entries = next(
         (v for k, v in root.value if isinstance(k, yaml.ScalarNode) and k.value == "credentials"),
         None,
     )
-    if not isinstance(entries, yaml.SequenceNode):
+    items = data.get("credentials")
+    if not isinstance(entries, yaml.SequenceNode) or not isinstance(items, list):
         raise _problem(path, root.start_mark.line + 1, "expected `credentials:` with a list")
-    loaded: list[StoreCredential] = []
-    for node in entries.value:
-        line = node.start_mark.line + 1
-        data: Any = yaml.safe_load(yaml.serialize(node))
-        loaded.append(_credential(data, path, line))
-    return tuple(loaded)
+    return tuple(
+        _credential(item, node, path) for node, item in zip(entries.value, items, strict=True)
+    )
 
 
-def _credential(data: Any, path: Path, line: int) -> StoreCredential:
+def _key_line(node: yaml.Node, key: str) -> int:
+    """The line of `key` in the entry's mapping, or of the entry."""
+    if isinstance(node, yaml.MappingNode):
+        for key_node, _ in node.value:
+            if isinstance(key_node, yaml.ScalarNode) and key_node.value == key:
+                return int(key_node.start_mark.line) + 1
+    return int(node.start_mark.line) + 1
+
+
+def _credential(data: Any, node: yaml.Node, path: Path) -> StoreCredential:
+    line = node.start_mark.line + 1
     if not isinstance(data, dict):
         raise _problem(path, line, "each credential is a mapping (store, username, password)")
-    unknown = sorted(set(map(str, data)) - _KEYS)
+    unknown = [key for key in data if key not in _KEYS]
     if unknown:
         raise _problem(
-            path, line, f"unknown key {unknown[0]!r} (allowed: {', '.join(sorted(_KEYS))})"
+            path,
+            _key_line(node, str(unknown[0])),
+            f"unknown key (allowed: {', '.join(sorted(_KEYS))})",
         )
     store = str(data.get("store", "*"))
     if store not in STORES:
-        raise _problem(path, line, f"store {store!r} is not one of {', '.join(sorted(STORES))}")
-    if not isinstance(data.get("username", ""), str) or not isinstance(
-        data.get("password", ""), str
-    ):
-        raise _problem(path, line, "username and password must be strings (quote them)")
+        raise _problem(
+            path, _key_line(node, "store"), f"store is not one of {', '.join(sorted(STORES))}"
+        )
+    for key in ("username", "password"):
+        if not isinstance(data.get(key, ""), str):
+            raise _problem(path, _key_line(node, key), f"{key} must be a string (quote it)")
     port = data.get("port")
-    if port is not None and (not isinstance(port, int) or not 1 <= port <= 65535):
-        raise _problem(path, line, f"port {port!r} is not a port number")
+    if port is not None and (
+        isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535
+    ):
+        raise _problem(path, _key_line(node, "port"), "port is not a port number (1-65535)")
     return StoreCredential(
         store=store,
         username=data.get("username", ""),

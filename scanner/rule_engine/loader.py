@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ import jsonschema
 from scanner.model import Confidence, Severity, TrustImpact, Vulnerability
 from scanner.rule_engine.conditions import ConditionError, build, service_conditions_in
 from scanner.rule_engine.rules import Escalation, Rule, RuleScope
-from scanner.support.resources import rule_schema_path
+from scanner.support.resources import builtin_rules_dir, rule_schema_path
 from scanner.support.yaml_files import (
     FileProblem,
     FileProblems,
@@ -60,6 +61,12 @@ def _describe(error: jsonschema.ValidationError) -> str:
 
 def load_file(path: Path) -> tuple[list[Rule], list[RuleProblem]]:
     """Load one rule file; problems are returned, not raised."""
+    loaded, problems = _load_file(path)
+    return [rule for rule, _ in loaded], problems
+
+
+def _load_file(path: Path) -> tuple[list[tuple[Rule, int]], list[RuleProblem]]:
+    """Each rule with the line of its `id`, or the file's problems."""
     try:
         node, data = read_yaml(path, _MAX_RULE_FILE_BYTES, "rule file")
     except YamlFileError as exc:
@@ -72,12 +79,13 @@ def load_file(path: Path) -> tuple[list[Rule], list[RuleProblem]]:
             for error in errors
         ]
 
-    rules: list[Rule] = []
+    rules: list[tuple[Rule, int]] = []
     problems: list[RuleProblem] = []
     for index, item in enumerate(data["rules"]):
         where: list[str | int] = ["rules", index]
         try:
-            rules.append(_rule(item, path, line_of(node, where), where))
+            rule = _rule(item, path, line_of(node, where), where)
+            rules.append((rule, line_of(node, [*where, "id"])))
         except ConditionError as exc:
             problems.append(RuleProblem(path, line_of(node, exc.path), str(exc)))
     return rules, problems
@@ -136,11 +144,19 @@ def rule_files(directory: Path) -> list[Path]:
     return sorted(p for p in directory.rglob("*") if p.suffix in RULE_SUFFIXES and p.is_file())
 
 
-def lint(directories: Sequence[Path]) -> tuple[list[Rule], list[RuleProblem]]:
-    """Load every rule file under the directories; collect all problems."""
+def lint(
+    directories: Sequence[Path], *, against_builtin: bool = True
+) -> tuple[list[Rule], list[RuleProblem]]:
+    """Load every rule file under the directories; collect all problems.
+
+    A rule may not take an id the built-in rules use (a finding's id must say
+    which rule made it), even when the built-in directory is not among
+    `directories`; `against_builtin=False` leaves that to the caller."""
     rules: list[Rule] = []
     problems: list[RuleProblem] = []
     first_seen: dict[str, Rule] = {}
+    builtin = builtin_rules_dir().resolve()
+    builtin_ids: dict[str, str] | None = None
     for directory in directories:
         if not directory.is_dir():
             problems.append(RuleProblem(directory, 1, "not a directory of rule files"))
@@ -149,23 +165,48 @@ def lint(directories: Sequence[Path]) -> tuple[list[Rule], list[RuleProblem]]:
         if not files:
             problems.append(RuleProblem(directory, 1, "holds no .yaml rule files"))
         for path in files:
-            loaded, found = load_file(path)
+            loaded, found = _load_file(path)
             problems.extend(found)
-            for rule in loaded:
+            is_builtin = path.resolve().is_relative_to(builtin)
+            for rule, id_line in loaded:
                 if rule.id in first_seen:
-                    line = int(rule.source.rsplit(":", 1)[1])
-                    problems.append(
-                        RuleProblem(
-                            path,
-                            line,
-                            f"rule id {rule.id!r} is already defined at "
-                            f"{first_seen[rule.id].source}",
-                        )
-                    )
+                    first = first_seen[rule.id].source
+                    problems.append(RuleProblem(path, id_line, _clash(rule.id, first, builtin)))
                     continue
+                if against_builtin and not is_builtin:
+                    if builtin_ids is None:
+                        builtin_ids = _builtin_ids(builtin)
+                    if rule.id in builtin_ids:
+                        clash = _clash(rule.id, builtin_ids[rule.id], builtin)
+                        problems.append(RuleProblem(path, id_line, clash))
+                        continue
                 first_seen[rule.id] = rule
                 rules.append(rule)
     return rules, problems
+
+
+def _clash(rule_id: str, first: str, builtin: Path) -> str:
+    if Path(first.rsplit(":", 1)[0]).resolve().is_relative_to(builtin):
+        return f"rule id {rule_id!r} is a built-in rule's id ({first}): give this rule its own id"
+    return f"rule id {rule_id!r} is already defined at {first}"
+
+
+@lru_cache(maxsize=2)
+def _builtin_ids(builtin: Path) -> dict[str, str]:
+    """Each built-in rule id and its file:line, read without the checks (the
+    built-in rules are linted by their own tests)."""
+    ids: dict[str, str] = {}
+    for path in rule_files(builtin):
+        try:
+            node, data = read_yaml(path, _MAX_RULE_FILE_BYTES, "rule file")
+        except YamlFileError:
+            continue
+        items = data.get("rules") if isinstance(data, dict) else None
+        for index, item in enumerate(items if isinstance(items, list) else []):
+            if isinstance(item, dict) and isinstance(item.get("id"), str):
+                line = line_of(node, ["rules", index, "id"])
+                ids.setdefault(item["id"], f"{path}:{line}")
+    return ids
 
 
 def rule_set_version(rules: Sequence[Rule], directories: Sequence[str | Path]) -> str:
@@ -186,8 +227,12 @@ def rule_set_version(rules: Sequence[Rule], directories: Sequence[str | Path]) -
 
 
 def load_rules(directories: Sequence[Path]) -> tuple[Rule, ...]:
-    """Load rules for a scan; any problem stops it before nmap runs."""
-    rules, problems = lint(directories)
+    """Load rules for a scan; any problem stops it before nmap runs.
+
+    The CLI gives the built-in directory first, so a rule of the user's that
+    takes a built-in id is a duplicate here; rules loaded without the built-in
+    ones (the tests') may reuse their ids."""
+    rules, problems = lint(directories, against_builtin=False)
     if problems:
         raise RuleLoadError(problems)
     return tuple(rules)

@@ -28,6 +28,7 @@ from scanner.rule_engine.backports import (
 from scanner.rule_engine.conditions import Condition, MatchContext, Verdict
 from scanner.rule_engine.findings import fingerprint as fingerprint
 from scanner.rule_engine.findings import grouped_finding, rule_finding
+from scanner.support.progress import QUIET, Progress
 
 # What a host-scope rule's context holds in place of a service: the loader
 # lets such rules use host observations only, so these are never looked at.
@@ -73,6 +74,7 @@ def evaluate(
     observations: Iterable[Observation],
     rules: Sequence[Rule],
     shipped: ShippedVersions | None = None,
+    progress: Progress = QUIET,
 ) -> tuple[Finding, ...]:
     """Match every rule against every product of every service.
 
@@ -86,7 +88,9 @@ def evaluate(
     service_rules = [r for r in rules if r.scope is RuleScope.SERVICE]
     host_rules = [r for r in rules if r.scope is RuleScope.HOST]
     findings: list[Finding] = []
-    for host in hosts:
+    hosts = tuple(hosts)
+    for done, host in enumerate(hosts, start=1):
+        progress.step("evaluating rules", done, len(hosts), "hosts")
         host_distro = host_distribution(host)
         on_host = tuple(by_port.get((host.address, None), ()))
         if host_rules:
@@ -113,7 +117,23 @@ def evaluate(
                         findings.append(rule_finding(rule, host, service, ctx, verdict))
                 if vulnerable:
                     findings.append(grouped_finding(vulnerable, host, service, ctx))
-    return tuple(sorted(findings, key=finding_order))
+    return tuple(sorted(_one_per_fingerprint(findings), key=finding_order))
+
+
+def _one_per_fingerprint(findings: Iterable[Finding]) -> list[Finding]:
+    """A rule that does not look at the product matches once for every product
+    a banner names (`Apache/2.4 OpenSSL/1.0 PHP/5.3`): the same finding, with
+    the same fingerprint. Keep one, the most severe and most certain."""
+    kept: dict[str, Finding] = {}
+    for finding in findings:
+        held = kept.get(finding.fingerprint)
+        if held is None or _weight(finding) > _weight(held):
+            kept[finding.fingerprint] = finding
+    return list(kept.values())
+
+
+def _weight(finding: Finding) -> tuple[int, int]:
+    return (finding.severity.rank, finding.confidence.rank)
 
 
 # Observations whose value is an HTTP header that names software: what a web

@@ -85,6 +85,7 @@ def _credentials(path: Path, servers: list[StoreServer]) -> None:
             f"    password: {json.dumps(server.password)}",
         ]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    path.chmod(0o600)
 
 
 def _scan(directory: Path, servers: list[StoreServer], *options: str) -> Scan:

@@ -325,11 +325,12 @@ def test_scan_local_with_imported_xml_adds_this_machine(tmp_path: Path) -> None:
 def test_bad_credentials_file_is_one_line_and_exit_2(tmp_path: Path) -> None:
     creds = tmp_path / "creds.yaml"
     creds.write_text("credentials:\n  - store: oracle\n    username: a\n", encoding="utf-8")
+    creds.chmod(0o600)
     run = trustscan(
         "scan", "127.0.0.1", "--credentials", str(creds), env={"TRUSTSCAN_NMAP": "/nonexistent"}
     )
     assert run.code == 2
-    assert _one_error_line(run).startswith(f"trustscan: error: {creds}:2: store 'oracle'")
+    assert _one_error_line(run).startswith(f"trustscan: error: {creds}:2: store is not one of ")
 
 
 def test_no_password_option_on_the_command_line() -> None:
@@ -672,3 +673,22 @@ def test_scan_assesses_with_the_inventory_and_the_cost_given(tmp_path: Path) -> 
     assert trust.cost is not None
     assert (trust.cost.total, trust.cost.source) == (1_200_000.0, "a round figure for the test")
     assert assessment.plan[0].system == "legacy-shop (centos6-apache)"
+
+
+@pytest.mark.parametrize(
+    ("name", "reason", "message"),
+    [
+        ("nmap-no-runstats.xml", "incomplete", "the XML ends before <runstats>"),
+        ("nmap-error-exit.xml", "nmap-error", "the nmap run reported: "),
+        ("nmap-bad-ports.xml", "invalid-entry", "port '-1' skipped: not a port number"),
+        ("nmap-bad-hosts.xml", "invalid-entry", "is not an IPv4 address"),
+    ],
+)
+def test_an_imported_xml_that_failed_or_was_cut_says_so(
+    tmp_path: Path, name: str, reason: str, message: str
+) -> None:
+    out = tmp_path / "r.json"
+    run = trustscan("scan", "--nmap-xml", str(FIXTURES / "hostile" / name), "--json", str(out))
+    assert run.code == 0, run.err
+    errors = json.loads(out.read_text())["probe_errors"]
+    assert any(e["reason"] == reason and message in e["message"] for e in errors), errors

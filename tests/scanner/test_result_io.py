@@ -6,11 +6,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from scanner import result_io
-from scanner.model import Severity
+from scanner.model import ScanResult, Severity
 from scanner.support.errors import InputError
 from tests.factories import make_result
+from tests.properties import PROPERTY, json_values
 
 
 def _data() -> dict[str, Any]:
@@ -64,10 +67,76 @@ def test_unknown_keys_are_ignored_and_missing_defaults_filled() -> None:
     assert loaded.hosts[1] == make_result().hosts[1]
 
 
-def test_minor_version_bump_is_read() -> None:
+@pytest.mark.parametrize("version", ["1.0", "1.1", "1.2"])
+def test_every_known_version_is_read_and_written_back_as_the_current_one(version: str) -> None:
     data = _data()
-    data["schema_version"] = "1.7"
-    assert result_io.loads(json.dumps(data)).schema_version == "1.7"
+    data["schema_version"] = version
+    result = result_io.loads(json.dumps(data))
+    assert result.schema_version == result_io.SCHEMA_VERSION
+    assert json.loads(result_io.dumps(result))["schema_version"] == result_io.SCHEMA_VERSION
+
+
+def test_read_versions_end_at_the_current_one() -> None:
+    assert result_io.READ_VERSIONS[-1] == result_io.SCHEMA_VERSION
+
+
+@pytest.mark.parametrize("version", ["1.3", "1.9", "1.10", "2.0", "17.4"])
+def test_a_newer_version_asks_for_an_upgrade(version: str) -> None:
+    data = _data()
+    data["schema_version"] = version
+    with pytest.raises(InputError) as info:
+        result_io.loads(json.dumps(data), "new.json")
+    assert str(info.value) == (
+        f"new.json: scan result schema {version} was written by a newer trustscan; "
+        "upgrade trustscan to read it (this one reads 1.0, 1.1, 1.2)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("version", "shown"),
+    [
+        ("1.2-banana", '"1.2-banana"'),
+        ("0.9", '"0.9"'),
+        ("1", '"1"'),
+        ("01.2", '"01.2"'),
+        (" 1.2", '" 1.2"'),
+        ("", '""'),
+        (1.2, "1.2"),
+        (12, "12"),
+        (None, "not a string"),
+        (["1.2"], "not a string"),
+    ],
+)
+def test_an_unknown_version_is_refused(version: object, shown: str) -> None:
+    data = _data()
+    data["schema_version"] = version
+    with pytest.raises(InputError) as info:
+        result_io.loads(json.dumps(data), "odd.json")
+    assert str(info.value) == (
+        f"odd.json: scan result schema_version {shown} is not supported by this trustscan "
+        "(it reads 1.0, 1.1, 1.2)"
+    )
+
+
+def test_a_hostile_version_label_is_quoted_bounded_and_escaped() -> None:
+    data = _data()
+    data["schema_version"] = "\x1b[31m\n" + "9" * 5000
+    with pytest.raises(InputError) as info:
+        result_io.loads(json.dumps(data), "odd.json")
+    message = str(info.value)
+    assert message.isprintable()
+    assert len(message) < 200
+    assert '"\\u001b[31m\\n999' in message
+
+
+def test_an_unknown_label_is_never_written_back(tmp_path: Path) -> None:
+    data = _data()
+    data["schema_version"] = "1.1"
+    source = tmp_path / "old.json"
+    source.write_text(json.dumps(data), encoding="utf-8")
+    copy = tmp_path / "copy.json"
+    result_io.write(result_io.read(source), copy)
+    assert json.loads(copy.read_text())["schema_version"] == result_io.SCHEMA_VERSION
 
 
 def test_missing_schema_version_names_origin() -> None:
@@ -95,7 +164,7 @@ def test_unsupported_major_version_names_origin_and_versions() -> None:
 
 
 def test_not_json_names_origin_and_line() -> None:
-    with pytest.raises(InputError, match=r"^broken\.json:3: not a JSON scan result"):
+    with pytest.raises(InputError, match=r"^broken\.json:3: not valid JSON \(Expecting"):
         result_io.loads('{\n  "schema_version": "1.0",\n  oops\n}', "broken.json")
 
 
@@ -183,3 +252,197 @@ def test_failed_write_keeps_the_old_file_and_no_temporary_files(
         result_io.write(make_result(tool_version="0.2.0"), path)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["scan.json"]
+
+
+# --- Hostile JSON: an InputError with file and line, never another exception -
+
+
+def _with_port(literal: str) -> str:
+    """The factory result, pretty-printed, with the first service's port spelt `literal`."""
+    text = result_io.dumps(make_result())
+    return text.replace('"port": 80,', f'"port": {literal},', 1)
+
+
+def _port_line() -> int:
+    text = result_io.dumps(make_result())
+    return text[: text.index('"port": 80,')].count("\n") + 1
+
+
+@pytest.mark.parametrize(
+    ("literal", "says"),
+    [
+        ("9" * 400, "the integer 999999999999...9999 (400 characters) is out of range"),
+        ("-" + "9" * 5000, "the integer -99999999999...9999 (5001 characters) is out of range"),
+        ("9223372036854775808", "the integer 9223372036854775808 is out of range"),
+        ("1e400", "the number 1e400 is out of range"),
+        ("-1E+99999", "the number -1E+99999 is out of range"),
+        ("NaN", "NaN is not a JSON number"),
+        ("Infinity", "Infinity is not a JSON number"),
+        ("-Infinity", "-Infinity is not a JSON number"),
+    ],
+)
+def test_numbers_out_of_range_name_file_and_line(literal: str, says: str) -> None:
+    with pytest.raises(InputError) as info:
+        result_io.loads(_with_port(literal), "scan.json")
+    assert str(info.value).startswith(f"scan.json:{_port_line()}: {says}")
+
+
+def test_a_float_where_an_integer_belongs_is_a_field_error() -> None:
+    with pytest.raises(InputError, match=r"\$\.hosts\[0\]\.services\[0\]\.port: expected an int"):
+        result_io.loads(_with_port("80.0"), "scan.json")
+
+
+@pytest.mark.parametrize("opening", ["[", '{"a": '])
+def test_deep_nesting_is_refused(opening: str) -> None:
+    closing = "]" if opening == "[" else "}"
+    text = opening * 100_000 + "1" + closing * 100_000
+    with pytest.raises(InputError, match=r"^deep\.json:1: arrays and objects nested more than 64"):
+        result_io.loads(text, "deep.json")
+
+
+def test_deep_nesting_under_an_unknown_key_is_refused() -> None:
+    # Unknown keys are ignored by the decoder: the reader must catch it.
+    text = result_io.dumps(make_result()).replace(
+        "{\n", '{\n  "x": ' + "[" * 70 + "]" * 70 + ",\n", 1
+    )
+    with pytest.raises(InputError, match=r"^deep\.json:2: arrays and objects nested more than 64"):
+        result_io.loads(text, "deep.json")
+
+
+def test_a_lone_surrogate_is_refused() -> None:
+    text = result_io.dumps(make_result())
+    text = text.replace('"tool_version": "', '"tool_version": "\\udc80', 1)
+    line = text[: text.index("\\udc80")].count("\n") + 1
+    with pytest.raises(InputError, match=rf"^s\.json:{line}: a string holds a lone surrogate"):
+        result_io.loads(text, "s.json")
+
+
+def test_hostile_file_is_refused_by_read(tmp_path: Path) -> None:
+    path = tmp_path / "scan.json"
+    path.write_text(_with_port("9" * 5000), encoding="utf-8")
+    with pytest.raises(InputError) as info:
+        result_io.read(path)
+    assert str(info.value).startswith(f"{path}:{_port_line()}: the integer")
+
+
+def test_a_huge_value_in_a_field_error_is_quoted_bounded() -> None:
+    data = _data()
+    data["findings"][0]["severity"] = "x" * 1_000_000
+    with pytest.raises(InputError) as info:
+        result_io.loads(json.dumps(data), "scan.json")
+    assert len(str(info.value)) < 300
+    assert "$.findings[0].severity: 'xxxxxxxx" in str(info.value)
+
+
+# --- Properties: anything loads as a ScanResult or is an InputError ----------
+
+_JSON = json_values()
+_LABELS = st.one_of(
+    st.sampled_from(["1.0", "1.1", "1.2", "1.3", "2.0", "0.1", "1.2-banana", "1.02", "1.2 ", ""]),
+    st.from_regex(r"[0-9]{1,3}\.[0-9]{1,3}", fullmatch=True),
+    st.text(max_size=10),
+    json_values(leaves=1),
+)
+_LITERALS = st.one_of(
+    st.sampled_from(["NaN", "Infinity", "-Infinity", "1e400", "-1e400", "1e-400", "0.0"]),
+    st.integers(min_value=1, max_value=6000).map(lambda n: "9" * n),
+    st.integers(min_value=-(2**64), max_value=2**64).map(str),
+    st.tuples(st.sampled_from("[{"), st.integers(min_value=1, max_value=120_000)).map(
+        lambda pair: pair[0] * pair[1] + ("]" if pair[0] == "[" else "}") * pair[1]
+    ),
+    _JSON.map(lambda value: json.dumps(value, allow_nan=True)),
+)
+
+
+def _outcome(text: str) -> ScanResult | InputError:
+    try:
+        return result_io.loads(text, "prop.json")
+    except InputError as exc:  # anything else fails the test
+        return exc
+
+
+def _check(outcome: ScanResult | InputError) -> None:
+    if isinstance(outcome, InputError):
+        assert str(outcome).startswith("prop.json")
+        assert "\n" not in str(outcome)
+        assert len(str(outcome)) < 1000
+        return
+    assert outcome.schema_version == result_io.SCHEMA_VERSION
+    # What loads can be written (as UTF-8) and read back the same.
+    text = result_io.dumps(outcome)
+    text.encode("utf-8")
+    assert result_io.loads(text) == outcome
+
+
+@PROPERTY
+@given(_JSON)
+def test_property_any_json_value(value: object) -> None:
+    _check(_outcome(json.dumps(value, allow_nan=True)))
+
+
+@PROPERTY
+@given(st.text(max_size=300))
+def test_property_any_text(text: str) -> None:
+    _check(_outcome(text))
+
+
+@PROPERTY
+@given(_LABELS)
+def test_property_schema_label(label: object) -> None:
+    data = _data()
+    data["schema_version"] = label
+    outcome = _outcome(json.dumps(data, allow_nan=True))
+    _check(outcome)
+    assert isinstance(outcome, ScanResult) == (label in result_io.READ_VERSIONS)
+
+
+def _paths(value: Any, prefix: tuple[str | int, ...] = ()) -> list[tuple[str | int, ...]]:
+    found: list[tuple[str | int, ...]] = [prefix]
+    if isinstance(value, dict):
+        for key, child in value.items():
+            found += _paths(child, (*prefix, key))
+    elif isinstance(value, list):
+        for index, child in enumerate(value):
+            found += _paths(child, (*prefix, index))
+    return found
+
+
+_RESULT_PATHS = _paths(json.loads(result_io.dumps(make_result())))[1:]
+
+
+@PROPERTY
+@given(
+    st.lists(st.tuples(st.sampled_from(_RESULT_PATHS), _LITERALS), min_size=1, max_size=3),
+    st.sampled_from(["replace", "delete"]),
+)
+def test_property_mutated_result(
+    changes: list[tuple[tuple[str | int, ...], str]], how: str
+) -> None:
+    data = _data()
+    marks: dict[str, str] = {}
+    for number, (path, literal) in enumerate(changes):
+        node: Any = data
+        try:
+            for step in path[:-1]:
+                node = node[step]
+            if how == "delete" and number == 0:
+                del node[path[-1]]
+                continue
+            mark = f"@@{number}@@"
+            node[path[-1]] = mark
+            marks[json.dumps(mark)] = literal
+        except (KeyError, IndexError, TypeError):
+            continue  # an earlier change removed the path
+    text = json.dumps(data, indent=2)
+    for mark, literal in marks.items():
+        text = text.replace(mark, literal)
+    _check(_outcome(text))
+
+
+@PROPERTY
+@given(st.integers(min_value=0, max_value=10_000), st.binary(max_size=4))
+def test_property_damaged_result(cut: int, spliced: bytes) -> None:
+    text = result_io.dumps(make_result())
+    at = cut % (len(text) + 1)
+    damaged = text[:at] + spliced.decode("latin-1") + text[at + len(spliced) :]
+    _check(_outcome(damaged))

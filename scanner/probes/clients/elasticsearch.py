@@ -1,8 +1,10 @@
 """HTTP GET for the Elasticsearch probe, bounded in time and bytes: every
 reply read with a byte cap (a multiple of `ProbeContext.max_bytes`) and cut
-off at the probe's deadline, no redirect followed, no proxy or `~/.netrc`
-from the environment, TLS asked about but not judged. Why no reply came is
-said in a few words of our own, never the bytes a target sent.
+off at the probe's deadline (headers too: the session's watchdog shuts the
+connection down then, `http.watched_session`), no redirect followed, no
+proxy or `~/.netrc` from the environment, TLS asked about but not judged.
+Why no reply came is said in a few words of our own, never the bytes a
+target sent.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from dataclasses import dataclass, field
 import requests
 from urllib3.exceptions import InsecureRequestWarning
 
-from scanner.probes.clients.wire import USER_AGENT
+from scanner.probes.clients.http import watched_session
+from scanner.probes.clients.wire import USER_AGENT, Watchdog
 from scanner.probes.context import ProbeContext
 from scanner.probes.credentials import StoreCredential
 from scanner.probes.evidence import printable
@@ -70,6 +73,7 @@ class Http:
     session: requests.Session
     ctx: ProbeContext
     deadline: float
+    watchdog: Watchdog  # the session's: it ends every connection at the deadline
     authorization: str = field(default="", repr=False)  # a Basic header: holds a password
 
     def get(self, path: str, params: Mapping[str, str] | None = None) -> Reply:
@@ -92,10 +96,11 @@ class Http:
             with response:
                 cap = self.ctx.max_bytes * REPLY_CAP_FACTOR
                 return Reply(response.status_code, _read(response, cap, self.deadline))
-        except requests.exceptions.SSLError as exc:
-            raise HttpFailure(_failure(exc, self.ctx.timeout), tls_error=True) from None
         except requests.RequestException as exc:
-            raise HttpFailure(_failure(exc, self.ctx.timeout)) from None
+            if self.watchdog.fired:
+                raise HttpFailure("the probe's time budget ran out mid-reply") from None
+            tls_error = isinstance(exc, requests.exceptions.SSLError)
+            raise HttpFailure(_failure(exc, self.ctx.timeout), tls_error) from None
 
 
 def _causes(exc: BaseException) -> list[BaseException]:
@@ -128,9 +133,9 @@ def _failure(exc: requests.RequestException, timeout: float) -> str:
     return printable(f"{type(exc).__name__}: {exc}", 120)
 
 
-def http_session() -> requests.Session:
-    session = requests.Session()
-    session.trust_env = False  # no proxy and no ~/.netrc password from the environment
+def http_session(watchdog: Watchdog) -> requests.Session:
+    # No proxy and no ~/.netrc password from the environment (watched_session).
+    session = watched_session(watchdog)
     session.headers.update({"User-Agent": USER_AGENT, "Accept": "application/json"})
     return session
 

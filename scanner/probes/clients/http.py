@@ -1,6 +1,8 @@
 """One web service's requests, bounded: at most `MAX_REQUESTS` (16) of them,
 at most `MAX_BODY` (256 KiB) read of a response, the context's timeout on
-each connect and read and its time budget on the service. Redirects are
+each connect and read and its time budget on the service, headers and body
+included: a `Watchdog` shuts the connection down at the deadline, however
+slowly the server drips its bytes (`watched_session`). Redirects are
 followed by hand, at most `MAX_REDIRECTS` (3), only on the same host: the same
 scheme and port, or the upgrade from http to https. A request that gets no
 answer is said in a few words of our own (`FetchFailed.kind`).
@@ -23,8 +25,11 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 import urllib3
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
-from scanner.probes.clients.wire import USER_AGENT
+from scanner.probes.clients.wire import USER_AGENT, Deadline, Watchdog
 from scanner.probes.context import ProbeContext
 from scanner.probes.evidence import HEADER_CHARS, NAME_CHARS, clean
 
@@ -147,6 +152,9 @@ def parse_cookie(header: str) -> Cookie | None:
     )
 
 
+STOPPED = "stopped at the time budget"
+
+
 class BudgetSpent(Exception):
     """The service's request count or time budget is used up."""
 
@@ -202,6 +210,60 @@ _NETWORK_ERRORS = (
 )
 
 
+# --- sessions whose connections a watchdog holds to the deadline -----------------------
+
+
+class _Watched(HTTPConnection):
+    """A connection the session's watchdog watches once connected (the TLS
+    handshake, if any, done: CPython bounds a handshake by one timeout)."""
+
+    watchdog: Watchdog  # set by the session's own subclass (`_pool_classes`)
+    _token = 0
+
+    def connect(self) -> None:
+        super().connect()
+        if self.sock is not None:
+            self._token = self.watchdog.watch(self.sock)
+
+    def close(self) -> None:
+        self.watchdog.forget(self._token)
+        self._token = 0
+        super().close()
+
+
+class _WatchedTls(_Watched, HTTPSConnection):
+    pass
+
+
+def _pool_classes(dog: Watchdog) -> dict[str, type[HTTPConnectionPool]]:
+    class Plain(_Watched):
+        watchdog = dog
+
+    class Tls(_WatchedTls):
+        watchdog = dog
+
+    class PlainPool(HTTPConnectionPool):
+        ConnectionCls = Plain
+
+    class TlsPool(HTTPSConnectionPool):
+        ConnectionCls = Tls
+
+    return {"http": PlainPool, "https": TlsPool}
+
+
+def watched_session(watchdog: Watchdog) -> requests.Session:
+    """A session without retries, proxies or `~/.netrc` from the environment,
+    whose every connection `watchdog` shuts down at its deadline."""
+    adapter = HTTPAdapter(max_retries=0)
+    # urllib3 makes its pools from this map: ours make watched connections.
+    adapter.poolmanager.pool_classes_by_scheme = _pool_classes(watchdog)
+    session = requests.Session()
+    session.trust_env = False  # no proxy or netrc from the environment
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
 class Client:
     """One service's requests, counted and timed; a fresh session each service."""
 
@@ -210,8 +272,8 @@ class Client:
         self.timeout = context.timeout
         self.used = 0
         self.deadline = time.monotonic() + context.time_budget
-        session = requests.Session()
-        session.trust_env = False  # no proxy or netrc from the environment
+        self.watchdog = Watchdog(Deadline(self.deadline)).start()
+        session = watched_session(self.watchdog)
         session.verify = False
         # Every request stands alone: cookies a target sets are not sent back.
         session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
@@ -222,12 +284,13 @@ class Client:
 
     def close(self) -> None:
         self.session.close()
+        self.watchdog.stop()
 
     def _spend(self) -> None:
         if self.used >= MAX_REQUESTS:
             raise BudgetSpent(f"stopped after {MAX_REQUESTS} requests")
         if time.monotonic() >= self.deadline:
-            raise BudgetSpent("stopped at the time budget")
+            raise BudgetSpent(STOPPED)
         self.used += 1
 
     def get(self, url: str, limit: int = MAX_BODY, headers: dict[str, str] | None = None) -> Page:
@@ -237,30 +300,41 @@ class Client:
                 url, headers=headers, timeout=self.timeout, allow_redirects=False, stream=True
             )
         except _NETWORK_ERRORS as exc:
-            raise _failure(exc) from None
+            raise self._stopped_or(exc) from None
         try:
             body, truncated = self._read(response, limit)
             return Page(
                 url, response.status_code, _headers(response), _cookies(response), body, truncated
             )
         except _NETWORK_ERRORS as exc:
-            raise _failure(exc) from None
+            raise self._stopped_or(exc) from None
         finally:
             response.close()
+
+    def _stopped_or(self, exc: Exception) -> Exception:
+        # The watchdog's shutdown looks like a reset to requests: say what it was.
+        return BudgetSpent(STOPPED) if self.watchdog.fired else _failure(exc)
 
     def _read(self, response: requests.Response, limit: int) -> tuple[bytes, bool]:
         chunks: list[bytes] = []
         size = 0
-        # One byte past the limit tells a cut body from one that fits exactly.
-        for chunk in response.iter_content(16 * 1024):
-            chunks.append(chunk)
-            size += len(chunk)
-            if size > limit:
-                break
-            if time.monotonic() >= self.deadline:
-                break  # a server that trickles bytes: keep what came
+        cut = False
+        try:
+            # One byte past the limit tells a cut body from one that fits exactly.
+            for chunk in response.iter_content(16 * 1024):
+                chunks.append(chunk)
+                size += len(chunk)
+                if size > limit:
+                    break
+                if time.monotonic() >= self.deadline:
+                    cut = True  # a server that trickles bytes: keep what came
+                    break
+        except _NETWORK_ERRORS:
+            if not self.watchdog.fired:
+                raise
+            cut = True  # the watchdog ended a trickle: keep what came
         body = b"".join(chunks)
-        return body[:limit], size > limit
+        return body[:limit], size > limit or cut
 
     def own(self, url: str) -> bool:
         """`url` is on this service: its scheme, host and port."""

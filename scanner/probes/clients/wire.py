@@ -1,6 +1,7 @@
-"""Talking to a port ourselves: one deadline for a whole probe, reads
-bounded in bytes and time, and a session that breaks said in a few words of
-our own (never the target's); TLS contexts that verify nothing, because a
+"""Talking to a port ourselves: one deadline for a whole probe (and a
+`Watchdog` that holds drivers to it), reads bounded in bytes and time, and a
+session that breaks said in a few words of our own (never the target's); TLS
+contexts that verify nothing, because a
 probe asks whether a port speaks TLS (weak ciphers and old versions
 included), not whether its certificate is good, which is the TLS probe's
 business, and an audit must reach servers with self-signed certificates.
@@ -9,10 +10,14 @@ business, and an audit must reach servers with self-signed certificates.
 from __future__ import annotations
 
 import contextlib
+import itertools
+import os
 import socket
 import ssl
+import threading
 import time
 from dataclasses import dataclass
+from types import TracebackType
 
 from scanner import __version__
 from scanner.probes.context import ProbeContext
@@ -42,6 +47,103 @@ class Deadline:
     def timeout(self, per_read: float) -> float:
         """A read's timeout: the per-read one, cut short by the deadline."""
         return max(0.001, min(per_read, self.remaining()))
+
+
+class Watchdog:
+    """Shuts down every connection it watches when the deadline passes.
+
+    A driver reads with a timeout on each read, which a peer that sends a
+    byte every few seconds restarts forever; the driver's own socket is often
+    out of reach while it reads (libpq's, or urllib3's inside requests). The
+    watchdog keeps a duplicate of each watched socket's descriptor and, at the
+    deadline, shuts the connection down through it: every read then ends at
+    once, whoever is blocked in it, and the driver raises its own error. A
+    connection watched after the deadline is shut down at once.
+
+    Use it as a context manager around the driver's work; `watch` each
+    connection once it exists, and `forget` it when it is closed (the
+    duplicate would keep the connection open)."""
+
+    def __init__(self, deadline: Deadline) -> None:
+        self.deadline = deadline
+        self._lock = threading.Lock()
+        self._watched: dict[int, socket.socket] = {}
+        self._tokens = itertools.count(1)
+        self._fired = False
+        self._timer: threading.Timer | None = None
+
+    def __enter__(self) -> Watchdog:
+        return self.start()
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def start(self) -> Watchdog:
+        self._timer = threading.Timer(max(0.0, self.deadline.remaining()), self._fire)
+        self._timer.daemon = True
+        self._timer.start()
+        return self
+
+    def stop(self) -> None:
+        """Stand down, and let go of every connection still watched."""
+        if self._timer is not None:
+            self._timer.cancel()
+        with self._lock:
+            for duplicate in self._watched.values():
+                duplicate.close()
+            self._watched.clear()
+
+    @property
+    def fired(self) -> bool:
+        """The deadline came and the watched connections were shut down."""
+        return self._fired
+
+    def watch(self, connection: socket.socket | int) -> int:
+        """Watch a connected socket (or its descriptor); a token for `forget`,
+        or 0 when the descriptor is gone already."""
+        fileno = connection if isinstance(connection, int) else connection.fileno()
+        if fileno < 0:
+            return 0
+        try:
+            copy = os.dup(fileno)
+        except OSError:
+            return 0
+        try:
+            duplicate = socket.socket(fileno=copy)
+        except OSError:
+            os.close(copy)
+            return 0
+        with self._lock:
+            if self._fired:
+                _shut(duplicate)
+                duplicate.close()
+                return 0
+            token = next(self._tokens)
+            self._watched[token] = duplicate
+        return token
+
+    def forget(self, token: int) -> None:
+        with self._lock:
+            duplicate = self._watched.pop(token, None)
+        if duplicate is not None:
+            duplicate.close()
+
+    def _fire(self) -> None:
+        with self._lock:
+            self._fired = True
+            for duplicate in self._watched.values():
+                _shut(duplicate)
+
+
+def _shut(duplicate: socket.socket) -> None:
+    # Shutdown acts on the connection, not the descriptor: the owner's reads end too.
+    with contextlib.suppress(OSError):
+        duplicate.shutdown(socket.SHUT_RDWR)
 
 
 class Broken(Exception):

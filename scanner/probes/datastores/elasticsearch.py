@@ -29,7 +29,7 @@ from scanner.probes.clients.elasticsearch import (
     http_session,
     parse_json,
 )
-from scanner.probes.clients.wire import bracketed
+from scanner.probes.clients.wire import Deadline, Watchdog, bracketed
 from scanner.probes.context import ProbeContext, ProbeSpec
 from scanner.probes.credentials import StoreCredential
 from scanner.probes.datastores.documents import (
@@ -41,14 +41,13 @@ from scanner.probes.datastores.documents import (
     flatten,
     summarise,
 )
-from scanner.probes.datastores.logins import auth_for, credentials, supplied_passwords
+from scanner.probes.datastores.logins import auth_for, credentials
 from scanner.probes.datastores.report import (
     Auth,
     Container,
     StoreReport,
     Tristate,
     observations,
-    scrub_report,
 )
 from scanner.probes.datastores.transport import Transport
 from scanner.probes.evidence import printable
@@ -280,10 +279,10 @@ def inventory(
 
 def report(address: str, port: int, ctx: ProbeContext) -> StoreReport:
     deadline = time.monotonic() + ctx.time_budget
-    secrets = supplied_passwords(STORE, address, port, ctx)
-    session = http_session()
+    watchdog = Watchdog(Deadline(deadline)).start()
+    session = http_session(watchdog)
     try:
-        plain_http = Http(f"http://{bracketed(address)}:{port}", session, ctx, deadline)
+        plain_http = Http(f"http://{bracketed(address)}:{port}", session, ctx, deadline, watchdog)
         secure_http = replace(plain_http, base=f"https://{bracketed(address)}:{port}")
         plain, secure = _root(plain_http), _root(secure_http)
         speaks = Transport(
@@ -297,18 +296,18 @@ def report(address: str, port: int, ctx: ProbeContext) -> StoreReport:
             return speaks.report(STORE, Auth.UNKNOWN, f"no HTTP answer: {speaks.answer}")
         if not _looks_like_elasticsearch(root):
             evidence = f"GET / is not Elasticsearch's reply: {error_of(root)}"
-            return scrub_report(speaks.report(STORE, Auth.UNKNOWN, evidence), secrets)
+            return speaks.report(STORE, Auth.UNKNOWN, evidence)
         http = plain_http if isinstance(plain, Reply) else secure_http
         session_login = login(http, address, port, ctx)
         found = speaks.report(STORE, session_login.auth, session_login.evidence)
         if session_login.http is None:
-            return scrub_report(found, secrets)
+            return found
         containers, gaps = inventory(session_login.http, session_login.indices, ctx)
     finally:
         session.close()
+        watchdog.stop()
     every_gap = session_login.gaps + tuple(gaps)
-    full = found.with_inventory(session_login.identity, containers, every_gap, ctx.inspect_data)
-    return scrub_report(full, secrets)
+    return found.with_inventory(session_login.identity, containers, every_gap, ctx.inspect_data)
 
 
 def probe(host: Host, service: Service, ctx: ProbeContext) -> tuple[Observation, ...]:

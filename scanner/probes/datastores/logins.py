@@ -26,11 +26,6 @@ def credentials(store: str, address: str, port: int, ctx: ProbeContext) -> list[
     return found
 
 
-def supplied_passwords(store: str, address: str, port: int, ctx: ProbeContext) -> list[str]:
-    # Vendor defaults are public; only the user's own passwords are secrets.
-    return [c.password for c in ctx.credentials_for(store, address, port) if c.password]
-
-
 def auth_for(credential: StoreCredential) -> Auth:
     return Auth.DEFAULT_CREDENTIALS if credential.source == "default" else Auth.SUPPLIED_CREDENTIALS
 

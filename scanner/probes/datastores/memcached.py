@@ -36,7 +36,6 @@ from scanner.probes.datastores.report import (
     StoreReport,
     Tristate,
     observations,
-    scrub_report,
 )
 from scanner.probes.datastores.transport import line_transport
 from scanner.probes.evidence import clean
@@ -45,7 +44,6 @@ STORE = "memcached"
 # Items whose stored size (key, value and item header) is above this are not
 # fetched: their first bytes are not what a detector needs.
 SAMPLE_ITEM_BYTES = JSON_BYTES + 512
-SHORTEST_SECRET = 4  # passwords this short are not scrubbed out of evidence
 # A key safe to put on a command line: printable ASCII, no spaces, 250 bytes at most.
 _SAFE_KEY = re.compile(rb"[!-~]{1,250}")
 _BUSY = "memcached's LRU crawler was busy (a crawl or dump already running): keys not listed"
@@ -268,15 +266,13 @@ def report(address: str, port: int, ctx: ProbeContext) -> StoreReport:
         return speaks.report(STORE, Auth.UNKNOWN, f"no memcached answer: {speaks.answer}")
     target = _Target(address, port, speaks.plaintext is not Tristate.YES, ctx, deadline)
     login = _login(target)
-    secrets = [c.password for c in credentials(STORE, address, port, ctx)]
     base = speaks.report(STORE, login.auth, login.evidence)
     if login.auth not in (Auth.NONE, Auth.SUPPLIED_CREDENTIALS, Auth.DEFAULT_CREDENTIALS):
-        return scrub_report(base, secrets, SHORTEST_SECRET)
+        return base
     reader = _Reader(target, login.credential)
     containers = read_session(partial(_inventory, reader), reader.drop, reader.gaps)
     identity = login.credential.username if login.credential is not None else ""
-    found = base.with_inventory(identity, containers, reader.gaps, ctx.inspect_data)
-    return scrub_report(found, secrets, SHORTEST_SECRET)
+    return base.with_inventory(identity, containers, reader.gaps, ctx.inspect_data)
 
 
 def probe(host: Host, service: Service, ctx: ProbeContext) -> tuple[Observation, ...]:

@@ -3,7 +3,8 @@ collections hold personal data (and how many documents, by its own count).
 
 TLS and plaintext are read at the protocol level (a TLS handshake, and one
 OP_MSG `isMaster` written by hand and read with a byte cap: `mongodb_wire`),
-because a driver that falls back cannot tell. pymongo does the rest, read-only: SCRAM login,
+because a driver that falls back cannot tell. pymongo does the rest, read-only, every
+operation bounded as a whole (`timeoutMS`) and by the probe's budget: SCRAM login,
 `listDatabases`, `listCollections`, `count` without a query (collection
 metadata, never a scan). Field names come from the server itself, by an
 aggregation that returns only the key names of a few documents, so no value
@@ -18,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+import pymongo
 from bson.errors import BSONError
 from pymongo import MongoClient
 from pymongo.database import Database
@@ -36,7 +38,7 @@ from scanner.probes.datastores.documents import (
     flatten,
     summarise,
 )
-from scanner.probes.datastores.logins import auth_for, credentials, supplied_passwords
+from scanner.probes.datastores.logins import auth_for, credentials
 from scanner.probes.datastores.mongodb_transport import reply_said, transport
 from scanner.probes.datastores.report import (
     Auth,
@@ -44,7 +46,6 @@ from scanner.probes.datastores.report import (
     StoreReport,
     Tristate,
     observations,
-    scrub_report,
 )
 from scanner.probes.evidence import printable
 
@@ -69,6 +70,9 @@ def applies(service: Service) -> bool:
 
 def said(exc: BaseException) -> str:
     """What the server (or the driver) said, one bounded line, never a password."""
+    if isinstance(exc, PyMongoError) and exc.timeout:
+        # pymongo's own words here run long (the whole topology): ours instead.
+        return "timed out (the per-operation timeout or the probe's time budget)"
     if isinstance(exc, OperationFailure) and exc.details:
         return reply_said(exc.details)
     return printable(f"{type(exc).__name__}: {exc}")
@@ -86,6 +90,9 @@ def _client(
         "serverMonitoringMode": "poll",  # a short-lived client: no streaming heartbeats
         "retryReads": False,
         "retryWrites": False,
+        # Each operation as a whole (selection, connection, every read of the
+        # reply): a server dripping bytes cannot stretch it past this.
+        "timeoutMS": ms,
         "maxPoolSize": 1,
         "appname": USER_AGENT,
         "tls": tls,
@@ -306,19 +313,21 @@ def report(address: str, port: int, ctx: ProbeContext) -> StoreReport:
     speaks = transport(address, port, ctx)
     if not speaks.usable:
         return speaks.report(STORE, Auth.UNKNOWN, f"no MongoDB answer: {speaks.answer}")
-    secrets = supplied_passwords(STORE, address, port, ctx)
-    session = login(address, port, ctx, tls=speaks.plaintext is not Tristate.YES)
-    found = speaks.report(STORE, session.auth, session.evidence)
-    if session.client is None:
-        return scrub_report(found, secrets)
-    try:
-        containers, gaps = inventory(session.client, session.databases, ctx, deadline)
-    finally:
-        session.client.close()
-    full = found.with_inventory(
+    if time.monotonic() >= deadline:
+        return speaks.report(STORE, Auth.UNKNOWN, "stopped at the time budget before any login")
+    # Every driver operation from here on ends by the probe's deadline too.
+    with pymongo.timeout(max(0.001, deadline - time.monotonic())):
+        session = login(address, port, ctx, tls=speaks.plaintext is not Tristate.YES)
+        found = speaks.report(STORE, session.auth, session.evidence)
+        if session.client is None:
+            return found
+        try:
+            containers, gaps = inventory(session.client, session.databases, ctx, deadline)
+        finally:
+            session.client.close()
+    return found.with_inventory(
         session.identity, containers, session.gaps + tuple(gaps), ctx.inspect_data
     )
-    return scrub_report(full, secrets)
 
 
 def probe(host: Host, service: Service, ctx: ProbeContext) -> tuple[Observation, ...]:

@@ -5,6 +5,12 @@ information_schema, which InnoDB keeps from its own statistics).
 The TLS capability is read from the server's greeting packet itself, before
 any login. Sessions run `START TRANSACTION READ ONLY` with a statement time
 limit; values are sampled only with `--inspect-data`, and only to be masked.
+
+A password is never sent as it is over a connection without TLS: a server
+that asks for it so (an auth switch to `mysql_clear_password`, or MariaDB's
+PAM `dialog`) is refused, and that it asked is reported. Every connection is
+watched, so the whole probe ends at its time budget however slowly a server
+drips its packets (PyMySQL's timeouts bound each read, not the exchange).
 """
 
 from __future__ import annotations
@@ -12,15 +18,16 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
+from typing import NoReturn
 
 import pymysql
 import pymysql.cursors
 
 from scanner.banners.products import identify
 from scanner.model import Host, Observation, Service
-from scanner.probes.clients.wire import unverified_tls
+from scanner.probes.clients.wire import Deadline, Watchdog, socket_problem, unverified_tls
 from scanner.probes.context import ProbeContext, ProbeSpec
 from scanner.probes.datastores.logins import Attempt, attempts, none_accepted
 from scanner.probes.datastores.report import Auth, Container, StoreReport, Tristate, observations
@@ -34,6 +41,7 @@ _TEXTUAL = frozenset({"char", "varchar", "text", "tinytext", "mediumtext", "long
 # Users tried without a password: root is the installer's account, and
 # anonymous accounts ('' user) exist on old default installations.
 EMPTY_PASSWORD_USERS = ("root", "")
+STOPPED = "stopped at the time budget"
 
 
 def applies(service: Service) -> bool:
@@ -52,12 +60,16 @@ class Greeting:
 
 
 def read_greeting(address: str, port: int, timeout: float) -> Greeting | None:
-    """The initial handshake packet: protocol 10, version, capability flags."""
+    """The initial handshake packet: protocol 10, version, capability flags,
+    all of it within `timeout` (a server dripping it byte by byte is cut off)."""
+    deadline = Deadline.after(timeout)
     try:
         with socket.create_connection((address, port), timeout=timeout) as conn:
-            conn.settimeout(timeout)
             data = b""
             while len(data) < 4 or len(data) < 4 + int.from_bytes(data[:3], "little"):
+                if deadline.expired:
+                    return None
+                conn.settimeout(deadline.timeout(timeout))
                 chunk = conn.recv(_MAX_GREETING - len(data))
                 if not chunk or len(data) >= _MAX_GREETING:
                     break
@@ -95,10 +107,51 @@ def _said(exc: BaseException) -> str:
     return server_message(str(exc))
 
 
+# Auth plugins that send the password as it is (MariaDB's PAM `dialog` sends
+# whatever its prompt asks for, the password first of all).
+CLEARTEXT_PLUGINS = ("mysql_clear_password", "dialog")
+
+
+class CleartextRefused(Exception):
+    """The server asked for the password in cleartext over a connection
+    without TLS; it was not sent."""
+
+    def __init__(self, plugin: str) -> None:
+        super().__init__(
+            f"the server asked for the password in cleartext ({plugin}) "
+            "over an unencrypted connection; not sent"
+        )
+        self.plugin = plugin
+
+
+@dataclass(frozen=True)
+class _Refuse:
+    """An auth plugin handler (PyMySQL's `auth_plugin_map`) that answers a
+    cleartext plugin's request by hanging up, before PyMySQL's own handling
+    of the plugin (which sends the password) is reached."""
+
+    plugin: str
+
+    def __call__(self, conn: object) -> _Refuse:
+        return self  # PyMySQL makes a handler per connection: this one holds nothing
+
+    def authenticate(self, packet: object) -> NoReturn:
+        raise CleartextRefused(self.plugin)
+
+
+_REFUSE_CLEARTEXT = {plugin: _Refuse(plugin) for plugin in CLEARTEXT_PLUGINS}
+
+
 def _connect(
-    address: str, port: int, user: str, password: str, use_tls: bool, ctx: ProbeContext
+    address: str,
+    port: int,
+    user: str,
+    password: str,
+    use_tls: bool,
+    ctx: ProbeContext,
+    watchdog: Watchdog,
 ) -> pymysql.connections.Connection[pymysql.cursors.Cursor]:
-    return pymysql.connect(
+    conn: pymysql.connections.Connection[pymysql.cursors.Cursor] = pymysql.connect(
         host=address,
         port=port,
         user=user,
@@ -111,7 +164,23 @@ def _connect(
         ssl_disabled=not use_tls,
         autocommit=True,
         charset="utf8mb4",
+        # Over TLS the cleartext plugins are as safe as the session; without, refused.
+        auth_plugin_map={} if use_tls else dict(_REFUSE_CLEARTEXT),
+        defer_connect=True,  # on a socket of ours, which the watchdog watches
     )
+    deadline = watchdog.deadline
+    if deadline.expired:
+        raise TimeoutError(STOPPED)
+    sock = socket.create_connection((address, port), timeout=deadline.timeout(ctx.timeout))
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # as PyMySQL sets its own
+    token = watchdog.watch(sock)
+    try:
+        conn.connect(sock)
+    except BaseException:
+        watchdog.forget(token)  # PyMySQL closed the socket: let the connection go
+        sock.close()
+        raise
+    return conn
 
 
 @dataclass(frozen=True)
@@ -120,30 +189,48 @@ class _Login:
     auth: Auth
     evidence: str
     user: str = ""
+    cleartext_asked: str = ""  # the server asked for a password in the clear: what it asked
 
 
 def _login(
-    address: str, port: int, tries: Sequence[Attempt], use_tls: bool, ctx: ProbeContext
+    address: str,
+    port: int,
+    tries: Sequence[Attempt],
+    use_tls: bool,
+    ctx: ProbeContext,
+    watchdog: Watchdog,
 ) -> _Login:
     said: list[str] = []
     spoke = False
+    cleartext = ""
     for attempt in tries:
+        who = attempt.user or "(anonymous)"
+        if watchdog.deadline.expired:
+            said.append(STOPPED)
+            break
         try:
-            conn = _connect(address, port, attempt.user, attempt.password, use_tls, ctx)
+            conn = _connect(address, port, attempt.user, attempt.password, use_tls, ctx, watchdog)
+        except CleartextRefused as refused:
+            spoke = True  # the server asked for a password: it requires one
+            cleartext = cleartext or str(refused)
+            said.append(f"user {who}: {refused}")
+            continue
+        except OSError as exc:
+            said.append(f"user {who}: {socket_problem(exc)}")
+            continue
         except pymysql.err.OperationalError as exc:
             words = _said(exc)
             code = exc.args[0] if exc.args else 0
             # 2000-2999 are the client library's own errors (cannot connect, lost connection).
             spoke = spoke or (isinstance(code, int) and not 2000 <= code < 3000)
-            said.append(f"user {attempt.user or '(anonymous)'}: {words}")
+            said.append(f"user {who}: {words}")
             continue
         except pymysql.err.MySQLError as exc:
-            said.append(f"user {attempt.user or '(anonymous)'}: {_said(exc)}")
+            said.append(f"user {who}: {_said(exc)}")
             continue
-        who = attempt.user or "(anonymous)"
         auth, evidence = attempt.accepted(f"logged in as {who} with an empty password")
-        return _Login(conn, auth, evidence, who)
-    return _Login(None, *none_accepted(said, spoke))
+        return _Login(conn, auth, evidence, who, cleartext)
+    return _Login(None, *none_accepted(said, spoke), cleartext_asked=cleartext)
 
 
 _TABLES = """
@@ -227,7 +314,18 @@ def _inventory(
 
 def report(address: str, port: int, ctx: ProbeContext) -> StoreReport:
     started = time.monotonic()
-    greeting = read_greeting(address, port, ctx.timeout)
+    with Watchdog(Deadline(started + ctx.time_budget)) as watchdog:
+        found = _report(address, port, ctx, started, watchdog)
+        stopped = watchdog.fired
+    if stopped:
+        return replace(found, gaps=(*found.gaps, f"{STOPPED}: the server had not finished"))
+    return found
+
+
+def _report(
+    address: str, port: int, ctx: ProbeContext, started: float, watchdog: Watchdog
+) -> StoreReport:
+    greeting = read_greeting(address, port, watchdog.deadline.timeout(ctx.timeout))
     if greeting is None:
         return StoreReport(STORE, Auth.UNKNOWN, "no MySQL greeting on this port")
     if greeting.error:
@@ -241,13 +339,14 @@ def report(address: str, port: int, ctx: ProbeContext) -> StoreReport:
         else "the greeting does not advertise TLS"
     )
     tries = attempts(STORE, address, port, ctx, EMPTY_PASSWORD_USERS)
-    login = _login(address, port, tries, use_tls=False, ctx=ctx)
+    login = _login(address, port, tries, False, ctx, watchdog)
+    cleartext = login.cleartext_asked
     plaintext = Tristate.YES if login.conn is not None else Tristate.UNKNOWN
     if login.conn is None and offered is Tristate.YES:
         # MariaDB's require_secure_transport refuses a plaintext login with the
         # same "Access denied" as a wrong password: only the same login over
-        # TLS tells the two apart.
-        over_tls = _login(address, port, tries, use_tls=True, ctx=ctx)
+        # TLS tells the two apart. (And a cleartext password may go over TLS.)
+        over_tls = _login(address, port, tries, True, ctx, watchdog)
         if over_tls.conn is not None:
             plaintext = Tristate.NO
             tls_evidence += (
@@ -259,15 +358,23 @@ def report(address: str, port: int, ctx: ProbeContext) -> StoreReport:
         plaintext = Tristate.YES  # the server only speaks plaintext, and it answered
     if plaintext is Tristate.YES:
         tls_evidence += "; plaintext logins are accepted"
+    found = StoreReport(
+        STORE,
+        login.auth,
+        login.evidence,
+        offered,
+        plaintext,
+        tls_evidence,
+        cleartext_asked=cleartext,
+    )
     if login.conn is None:
-        return StoreReport(STORE, login.auth, login.evidence, offered, plaintext, tls_evidence)
+        return found
     try:
         containers, gaps = _inventory(login.conn, ctx, started)
     except pymysql.err.MySQLError as exc:
         containers, gaps = [], [f"listing tables failed: {_said(exc)}"]
     finally:
         login.conn.close()
-    found = StoreReport(STORE, login.auth, login.evidence, offered, plaintext, tls_evidence)
     return found.with_inventory(login.user, containers, gaps, ctx.inspect_data)
 
 

@@ -6,6 +6,14 @@ because a driver that silently falls back cannot tell. Sessions are
 read-only (`default_transaction_read_only`) with a statement timeout; only
 catalogue queries run unless `--inspect-data` asks for a few values per
 column, which go straight to the personal-data detectors and are masked.
+
+A password is never sent as it is over a connection without TLS: libpq's
+`require_auth=!password` (libpq 16 and later) refuses a server's request for
+a cleartext password, and that it asked is reported; with an older libpq no
+password is sent in plaintext at all. Logins stop at the time budget, and a
+watchdog shuts a session's connection down then: libpq waits for a query's
+answer without any timeout of its own, and the statement timeout is the
+server's to keep.
 """
 
 from __future__ import annotations
@@ -15,14 +23,16 @@ import struct
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 
 import psycopg
 from psycopg import sql
+from psycopg.conninfo import make_conninfo
 
 from scanner.banners.products import identify
 from scanner.model import Host, Observation, Service
+from scanner.probes.clients.wire import Deadline, Watchdog
 from scanner.probes.context import ProbeContext, ProbeSpec
 from scanner.probes.datastores.logins import Attempt, attempts, none_accepted
 from scanner.probes.datastores.report import Auth, Container, StoreReport, Tristate, observations
@@ -35,6 +45,14 @@ STORE = "postgresql"
 COMMON_USERS = ("postgres", "admin", "root", "pgsql")
 _SSL_REQUEST = struct.pack("!ii", 8, 80877103)
 _TEXTUAL = frozenset({"text", "character varying", "character", "json", "jsonb", "bytea"})
+# libpq refuses a server's request for a cleartext password itself from 16 on.
+REQUIRE_AUTH_LIBPQ = 160000
+CLEARTEXT_ASKED = (
+    "the server asked for the password in cleartext (AuthenticationCleartextPassword) "
+    "over an unencrypted connection; not sent"
+)
+_LIBPQ_REFUSED = "server requested a cleartext password"  # libpq's words for require_auth
+STOPPED = "stopped at the time budget"
 
 
 def applies(service: Service) -> bool:
@@ -73,18 +91,48 @@ class _Refused(Exception):
     """A login attempt the server turned down, with why."""
 
 
+def refuses_cleartext() -> bool:
+    """Whether this libpq can refuse a cleartext password request (`require_auth`)."""
+    return psycopg.pq.version() >= REQUIRE_AUTH_LIBPQ
+
+
+class _Unsafe(Exception):
+    """A password that would go in plaintext with a libpq that cannot refuse cleartext."""
+
+
 def _connect(
-    host: str, port: int, user: str, password: str, dbname: str, sslmode: str, ctx: ProbeContext
+    host: str,
+    port: int,
+    user: str,
+    password: str,
+    dbname: str,
+    sslmode: str,
+    ctx: ProbeContext,
+    deadline: Deadline,
 ) -> psycopg.Connection[tuple[object, ...]]:
     timeout_ms = int(ctx.timeout * 1000)
+    guard = ""
+    if sslmode == "disable" and password:
+        if not refuses_cleartext():
+            raise _Unsafe(
+                f"password not sent in plaintext: libpq {psycopg.pq.version()} "
+                "cannot refuse a request for it in cleartext"
+            )
+        # Any method but the password as it is: trust, md5 and SCRAM send no password.
+        guard = make_conninfo(require_auth="!password")
+    if deadline.expired:
+        raise TimeoutError(STOPPED)
     return psycopg.connect(
+        guard,
         host=host,
         port=port,
         user=user,
         password=password,
         dbname=dbname,
         sslmode=sslmode,
-        connect_timeout=max(1, int(ctx.timeout)),
+        # Whole seconds (libpq waits 2 at least), the whole connection and
+        # login within them, and never past the budget by more than that.
+        connect_timeout=max(1, int(deadline.timeout(ctx.timeout))),
         # Read-only by default, every statement bounded: an audit must not
         # change or load the server it audits.
         options=f"-c default_transaction_read_only=on -c statement_timeout={timeout_ms}",
@@ -101,16 +149,27 @@ class _Session:
     password: str
     sslmode: str
     ctx: ProbeContext
+    watchdog: Watchdog
 
     @contextmanager
     def database(self, name: str) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
         conn = _connect(
-            self.host, self.port, self.user, self.password, name, self.sslmode, self.ctx
+            self.host,
+            self.port,
+            self.user,
+            self.password,
+            name,
+            self.sslmode,
+            self.ctx,
+            self.watchdog.deadline,
         )
+        # libpq waits for an answer without a timeout: the watchdog ends it at the budget.
+        token = self.watchdog.watch(conn.pgconn.socket)
         try:
             yield conn
         finally:
             conn.close()
+            self.watchdog.forget(token)
 
 
 @dataclass(frozen=True)
@@ -119,20 +178,41 @@ class _Login:
     auth: Auth
     evidence: str
     no_encryption: bool  # pg_hba refused the connection for lack of TLS
+    cleartext_asked: str = ""  # the server asked for a password in the clear
 
 
 def _login(
-    address: str, port: int, tries: Sequence[Attempt], sslmode: str, ctx: ProbeContext
+    address: str,
+    port: int,
+    tries: Sequence[Attempt],
+    sslmode: str,
+    ctx: ProbeContext,
+    watchdog: Watchdog,
 ) -> _Login:
     said: list[str] = []
     no_encryption = False
     spoke = False  # the server itself turned a login down (not a timeout or reset)
+    cleartext = ""
     for attempt in tries:
         password = attempt.password
+        if watchdog.deadline.expired:
+            said.append(STOPPED)
+            break
         for dbname in ("postgres", "template1"):
+            deadline = watchdog.deadline
             try:
-                conn = _connect(address, port, attempt.user, password, dbname, sslmode, ctx)
+                conn = _connect(
+                    address, port, attempt.user, password, dbname, sslmode, ctx, deadline
+                )
+            except (_Unsafe, TimeoutError) as exc:
+                said.append(f"user {attempt.user}: {exc}")
+                break
             except psycopg.OperationalError as exc:
+                if _LIBPQ_REFUSED in str(exc):
+                    spoke = True  # the server asked for a password: it requires one
+                    cleartext = CLEARTEXT_ASKED
+                    said.append(f"user {attempt.user}: {CLEARTEXT_ASKED}")
+                    break
                 words = _said(exc)
                 # libpq answers "no password supplied" itself when the
                 # server asks for one: the server did speak.
@@ -143,11 +223,11 @@ def _login(
                 said.append(f"user {attempt.user}: {words}")
                 break
             conn.close()
-            session = _Session(address, port, attempt.user, password, sslmode, ctx)
+            session = _Session(address, port, attempt.user, password, sslmode, ctx, watchdog)
             trust = f"logged in as {attempt.user} without a password (trust authentication)"
-            return _Login(session, *attempt.accepted(trust), False)
+            return _Login(session, *attempt.accepted(trust), False, cleartext)
     auth, evidence = none_accepted(said, spoke)
-    return _Login(None, auth, evidence, spoke and no_encryption)
+    return _Login(None, auth, evidence, spoke and no_encryption, cleartext)
 
 
 _TABLES = """
@@ -215,10 +295,8 @@ def _database_containers(
     return containers, gaps
 
 
-def _inventory(
-    session: _Session, ctx: ProbeContext, started: float
-) -> tuple[list[Container], list[str]]:
-    deadline = started + ctx.time_budget
+def _inventory(session: _Session, ctx: ProbeContext) -> tuple[list[Container], list[str]]:
+    deadline = session.watchdog.deadline.at
     containers: list[Container] = []
     gaps: list[str] = []
     with session.database("postgres") as conn:
@@ -237,7 +315,7 @@ def _inventory(
         try:
             with session.database(database) as conn:
                 found, more_gaps = _database_containers(conn, database, ctx, deadline)
-        except psycopg.Error as exc:
+        except (psycopg.Error, TimeoutError) as exc:  # TimeoutError: the budget ran out
             gaps.append(f"{database}: {_said(exc)}")
             continue
         containers.extend(found[: ctx.max_containers - len(containers)])
@@ -246,8 +324,16 @@ def _inventory(
 
 
 def report(address: str, port: int, ctx: ProbeContext) -> StoreReport:
-    started = time.monotonic()
-    offered = ssl_request(address, port, ctx.timeout)
+    with Watchdog(Deadline.after(ctx.time_budget)) as watchdog:
+        found = _report(address, port, ctx, watchdog)
+        stopped = watchdog.fired
+    if stopped:
+        return replace(found, gaps=(*found.gaps, f"{STOPPED}: the server had not finished"))
+    return found
+
+
+def _report(address: str, port: int, ctx: ProbeContext, watchdog: Watchdog) -> StoreReport:
+    offered = ssl_request(address, port, watchdog.deadline.timeout(ctx.timeout))
     if offered is Tristate.UNKNOWN:
         return StoreReport(STORE, Auth.UNKNOWN, "no PostgreSQL answer to an SSLRequest")
     tls_evidence = (
@@ -257,25 +343,32 @@ def report(address: str, port: int, ctx: ProbeContext) -> StoreReport:
     )
     tries = attempts(STORE, address, port, ctx, COMMON_USERS)
     # Plaintext first: if the server's rules refuse it, say so and go on over TLS.
-    login = _login(address, port, tries, "disable", ctx)
+    login = _login(address, port, tries, "disable", ctx, watchdog)
+    cleartext = login.cleartext_asked
     if login.no_encryption:
         plaintext = Tristate.NO
         tls_evidence += "; plaintext connections are refused (pg_hba allows TLS only)"
         if offered is Tristate.YES:
-            login = _login(address, port, tries, "require", ctx)
+            login = _login(address, port, tries, "require", ctx, watchdog)
     elif login.auth is Auth.UNKNOWN:
         plaintext = Tristate.UNKNOWN
     else:
         plaintext = Tristate.YES
         tls_evidence += "; plaintext connections are accepted"
+        if login.session is None and cleartext and offered is Tristate.YES:
+            # A password asked for in the clear may go over TLS.
+            over_tls = _login(address, port, tries, "require", ctx, watchdog)
+            login = replace(over_tls, evidence=f"over TLS: {over_tls.evidence}")
     session, auth, evidence = login.session, login.auth, login.evidence
+    found = StoreReport(
+        STORE, auth, evidence, offered, plaintext, tls_evidence, cleartext_asked=cleartext
+    )
     if session is None:
-        return StoreReport(STORE, auth, evidence, offered, plaintext, tls_evidence)
+        return found
     try:
-        containers, gaps = _inventory(session, ctx, started)
-    except psycopg.Error as exc:
+        containers, gaps = _inventory(session, ctx)
+    except (psycopg.Error, TimeoutError) as exc:
         containers, gaps = [], [f"listing databases failed: {_said(exc)}"]
-    found = StoreReport(STORE, auth, evidence, offered, plaintext, tls_evidence)
     return found.with_inventory(session.user, containers, gaps, ctx.inspect_data)
 
 

@@ -33,12 +33,11 @@ from scanner.probes.credentials import StoreCredential
 from scanner.probes.datastores.keyspace import read_session
 from scanner.probes.datastores.logins import auth_for, credentials
 from scanner.probes.datastores.redis_keyspace import Reader, inventory
-from scanner.probes.datastores.report import Auth, StoreReport, Tristate, observations, scrub_report
+from scanner.probes.datastores.report import Auth, StoreReport, Tristate, observations
 from scanner.probes.datastores.transport import line_transport
 from scanner.probes.evidence import clean
 
 STORE = "redis"
-SHORTEST_SECRET = 4  # passwords this short are not scrubbed out of evidence
 
 
 def applies(service: Service) -> bool:
@@ -151,17 +150,15 @@ def report(address: str, port: int, ctx: ProbeContext) -> StoreReport:
         return speaks.report(STORE, Auth.UNKNOWN, f"no Redis answer: {speaks.answer}")
     target = RedisTarget(address, port, speaks.plaintext is not Tristate.YES, ctx, deadline)
     login = _login(target, ctx)
-    secrets = [c.password for c in credentials(STORE, address, port, ctx)]
     base = speaks.report(STORE, login.auth, login.evidence)
     if login.link is None:
-        return scrub_report(base, secrets, SHORTEST_SECRET)
+        return base
     reader = Reader(target, login.link, login.credential, ctx)
     containers = read_session(partial(inventory, reader), reader.close, reader.gaps)
     identity = ""
     if login.credential is not None:
         identity = login.credential.username or "default"
-    found = base.with_inventory(identity, containers, reader.gaps, ctx.inspect_data)
-    return scrub_report(found, secrets, SHORTEST_SECRET)
+    return base.with_inventory(identity, containers, reader.gaps, ctx.inspect_data)
 
 
 def probe(host: Host, service: Service, ctx: ProbeContext) -> tuple[Observation, ...]:

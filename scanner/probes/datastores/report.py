@@ -6,6 +6,8 @@ fills a `StoreReport`; `observations()` turns it into the facts that
 `rules/datastores.yaml` judges, so one rule covers every store. Nothing in a
 report is a raw value from the store: field reports hold counts, categories
 and masked examples only (`scanner.probes.personal_data` masks them before they get here).
+No password is scrubbed here: the probe runner blanks every password a probe
+may have sent out of all it returns (`scanner.probes.run_probes`).
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ from dataclasses import dataclass, field, replace
 from enum import Enum
 
 from scanner.model import Observation
-from scanner.probes.evidence import scrub
 from scanner.probes.personal_data import FieldReport
 
 
@@ -62,6 +63,9 @@ class StoreReport:
     inspected: bool = False  # values were sampled (--inspect-data)
     # Parts that could not be read, one line each (permission denied on a table).
     gaps: tuple[str, ...] = field(default_factory=tuple)
+    # The server asked for a password in cleartext over an unencrypted
+    # connection, and was refused: what it asked, or "".
+    cleartext_asked: str = ""
 
     @property
     def readable(self) -> bool:
@@ -147,6 +151,8 @@ def observations(report: StoreReport, host: str, port: int) -> tuple[Observation
         ("store.tls_offered", report.tls_offered.value, report.tls_evidence),
         ("store.plaintext_allowed", report.plaintext_allowed.value, report.tls_evidence),
     ]
+    if report.cleartext_asked:
+        facts.append(("store.cleartext_password_requested", "yes", report.cleartext_asked))
     if report.readable:
         by_category: dict[str, list[Container]] = {}
         for container in report.containers:
@@ -212,36 +218,3 @@ def observations(report: StoreReport, host: str, port: int) -> tuple[Observation
         for gap in report.gaps[:_MAX_LISTED]:
             facts.append(("store.gap", "unreadable", gap))
     return tuple(Observation(host, port, PROBE, key, value, ev) for key, value, ev in facts)
-
-
-def scrub_report(report: StoreReport, secrets: Iterable[str], shortest: int = 1) -> StoreReport:
-    """The report with every password we tried blanked out, wherever a hostile
-    server may have echoed it (an error message, a key or an index name).
-    Passwords shorter than `shortest` are left alone: masking every `a`
-    would mangle the evidence."""
-    kept = [s for s in secrets if s and len(s) >= shortest]
-    if not kept:
-        return report
-
-    def hide(text: str) -> str:
-        return scrub(text, kept)
-
-    containers = tuple(
-        replace(
-            c,
-            name=hide(c.name),
-            fields=tuple(
-                replace(f, name=hide(f.name), masked_examples=tuple(map(hide, f.masked_examples)))
-                for f in c.fields
-            ),
-        )
-        for c in report.containers
-    )
-    return replace(
-        report,
-        auth_evidence=hide(report.auth_evidence),
-        tls_evidence=hide(report.tls_evidence),
-        identity=hide(report.identity),
-        containers=containers,
-        gaps=tuple(map(hide, report.gaps)),
-    )

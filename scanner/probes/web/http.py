@@ -106,6 +106,10 @@ class Survey:
         except FetchFailed as failed:
             self.add("http.error", failed.kind, f"GET /: {failed.detail}")
             return self.found
+        except BudgetSpent as spent:
+            # A server dripping its answer: GET / did not finish within the budget.
+            self.add("http.incomplete", "budget", f"GET /: {spent}; nothing else was checked")
+            return self.found
         self.pages.extend(front.hops)
         self._front(front)
         try:

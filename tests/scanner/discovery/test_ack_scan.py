@@ -24,8 +24,14 @@ def test_timing_options_carry_over_and_others_do_not() -> None:
 
 def test_ack_arguments() -> None:
     options = DiscoveryOptions(extra_args=("--max-rtt-timeout=100ms",))
-    assert ack_arguments(options, ipv6=False) == "-sA -Pn -n --reason --max-rtt-timeout=100ms"
-    assert ack_arguments(DiscoveryOptions(), ipv6=True) == "-sA -Pn -n --reason -6"
+    assert ack_arguments(options, ipv6=False) == [
+        "-sA",
+        "-Pn",
+        "-n",
+        "--reason",
+        "--max-rtt-timeout=100ms",
+    ]
+    assert ack_arguments(DiscoveryOptions(), ipv6=True) == ["-sA", "-Pn", "-n", "--reason", "-6"]
 
 
 def test_ack_scan_needs_root(monkeypatch: pytest.MonkeyPatch) -> None:

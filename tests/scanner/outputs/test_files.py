@@ -11,6 +11,7 @@ from scanner.outputs.files import (
     make_output_dir,
     output_paths,
     prepare_outputs,
+    refuse_overwrites,
     write_outputs,
 )
 from scanner.outputs.gate import FailOn
@@ -114,3 +115,42 @@ def test_write_outputs_writes_each_path_and_says_which(tmp_path: Path) -> None:
     written = write_outputs(make_result(), paths, FailOn.NEVER)
     assert written == [tmp_path / "trustscan-result.json", tmp_path / "trustscan-summary.md"]
     assert all(p.is_file() for p in written)
+
+
+def test_an_output_that_is_an_input_is_refused(tmp_path: Path) -> None:
+    result = tmp_path / "r.json"
+    result.write_text("{}")
+    for fmt in (OutputFormat.HTML, OutputFormat.MARKDOWN, OutputFormat.JSON):
+        with pytest.raises(InputError, match="would overwrite the scan result") as info:
+            refuse_overwrites({fmt: result}, [("the scan result", result)])
+        assert info.value.exit_code == 2
+
+
+def test_an_output_reached_through_a_symlink_or_dotdot_is_the_same_file(tmp_path: Path) -> None:
+    result = tmp_path / "r.json"
+    result.write_text("{}")
+    link = tmp_path / "link.json"
+    link.symlink_to(result)
+    roundabout = tmp_path / "sub" / ".." / "r.json"
+    (tmp_path / "sub").mkdir()
+    for alias in (link, roundabout):
+        with pytest.raises(InputError, match="would overwrite"):
+            refuse_overwrites({OutputFormat.SARIF: alias}, [("the scan result", result)])
+
+
+def test_two_outputs_on_one_file_are_refused_even_before_it_exists(tmp_path: Path) -> None:
+    same = tmp_path / "out"
+    with pytest.raises(InputError, match="are the same file"):
+        refuse_overwrites({OutputFormat.HTML: same, OutputFormat.JSON: same}, [])
+    with pytest.raises(InputError, match="would overwrite the progress file"):
+        refuse_overwrites(
+            {OutputFormat.HTML: tmp_path / "r.json.partial"},
+            [("the progress file", tmp_path / "r.json.partial")],
+        )
+
+
+def test_distinct_outputs_and_inputs_pass(tmp_path: Path) -> None:
+    refuse_overwrites(
+        {OutputFormat.HTML: tmp_path / "r.html", OutputFormat.JSON: tmp_path / "r.json"},
+        [("the scan result", tmp_path / "old.json"), ("the inventory", None)],
+    )

@@ -115,6 +115,24 @@ def silent(conn: socket.socket) -> None:
         pass
 
 
+# A dripping peer sends one byte this often: inside any per-read timeout the
+# tests set, so only a bound on the whole exchange stops the probe.
+DRIP_EVERY = 1.5
+# ...and gives up after this long, so a probe without such a bound ends (late,
+# failing its test on what it reports) instead of hanging the test run.
+DRIP_FOR = 60.0
+
+
+def drip(conn: socket.socket, data: bytes) -> None:
+    """Send `data` one byte every DRIP_EVERY seconds, for DRIP_FOR seconds at most."""
+    ends = time.monotonic() + DRIP_FOR
+    for byte in data:
+        if time.monotonic() > ends:
+            return
+        conn.sendall(bytes([byte]))
+        time.sleep(DRIP_EVERY)
+
+
 HOSTILE = {"garbage": send_garbage, "reset": reset, "silent": silent}
 # A test run once against each hostile peer, its `handler` argument the peer.
 each_hostile_peer = pytest.mark.parametrize("handler", list(HOSTILE.values()), ids=list(HOSTILE))

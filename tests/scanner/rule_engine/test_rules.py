@@ -468,3 +468,28 @@ def test_versions_in_http_headers_feed_the_version_rules() -> None:
     elsewhere = tuple(make_observation(port=8080, key=o.key, value=o.value) for o in observations)
     found = {f.rule_id for f in evaluate([make_host(services=(service,))], elsewhere, rules)}
     assert "php-eol" not in found
+
+
+def test_a_finding_appears_once_per_fingerprint_when_a_banner_names_several_products() -> None:
+    # A LAMP banner names three products; web-plaintext-login does not look at
+    # the product, so it matched once per product before.
+    web = tuple(r for r in load_rules([builtin_rules_dir()]) if r.id == "web-plaintext-login")
+    host = make_host(
+        services=(
+            make_service(
+                product="Apache httpd",
+                version="2.2.15",
+                extrainfo="(CentOS) OpenSSL/1.0.1e-fips PHP/5.3.3",
+            ),
+        )
+    )
+    seen = [
+        make_observation(key="http.server_header", value="Apache/2.2.15 (CentOS) PHP/5.3.3"),
+        make_observation(key="http.redirects_to_https", value="no"),
+        make_observation(key="http.session_cookie", value="PHPSESSID"),
+    ]
+    findings = evaluate([host], seen, web)
+    assert ids(findings) == ["web-plaintext-login"]
+    every = evaluate([host], seen, load_rules([builtin_rules_dir()]))
+    prints = [f.fingerprint for f in every]
+    assert len(prints) == len(set(prints))

@@ -9,7 +9,6 @@ from scanner.probes.datastores.logins import (
     attempts,
     credentials,
     none_accepted,
-    supplied_passwords,
 )
 from scanner.probes.datastores.report import Auth
 
@@ -29,11 +28,6 @@ def test_no_password_first_then_the_users_credentials_then_defaults_when_asked()
     ]
     without_defaults = ProbeContext(credentials=(MINE,))
     assert credentials("mysql", "10.0.0.5", 3306, without_defaults) == [MINE]
-
-
-def test_only_the_users_own_passwords_are_secrets() -> None:
-    ctx = ProbeContext(credentials=(MINE,), try_default_credentials=True)
-    assert supplied_passwords("mysql", "10.0.0.5", 3306, ctx) == ["s3cret"]
 
 
 def test_what_a_login_says() -> None:

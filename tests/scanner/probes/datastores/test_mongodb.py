@@ -135,7 +135,8 @@ def test_bounds_on_containers_and_time(open_server: MongoReplay) -> None:
     few, _ = _probe(open_server, _context(max_containers=2))
     assert [c.name for c in few.containers] == ["analytics.page_views", "shop.customers"]
     assert few.gaps == ("stopped after 2 collections: the size bound (max containers)",)
+    # The budget bounds the whole exchange, the login too: spent, nothing is asked.
     none, _ = _probe(open_server, _context(time_budget=0.0))
-    assert none.auth is Auth.NONE
+    assert none.auth is Auth.UNKNOWN
+    assert none.auth_evidence == "stopped at the time budget before any login"
     assert none.containers == ()
-    assert none.gaps == ("stopped after 0 collections: the probe's time budget",)

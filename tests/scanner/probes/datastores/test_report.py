@@ -8,7 +8,6 @@ from scanner.probes.datastores.report import (
     StoreReport,
     Tristate,
     observations,
-    scrub_report,
 )
 from scanner.probes.personal_data import FieldReport
 
@@ -85,26 +84,10 @@ def test_open_store_without_personal_data() -> None:
     assert "store.contact_data" not in facts
 
 
-def _report(text: str) -> StoreReport:
-    field = FieldReport(f"f-{text}", masked_examples=(f"m-{text}",))
-    return StoreReport(
-        "redis",
-        Auth.REQUIRED,
-        f"auth {text}",
-        tls_evidence=f"tls {text}",
-        identity=text,
-        containers=(Container(f"c-{text}", "key-pattern", 1, (field,)),),
-        gaps=(f"gap {text}",),
+def test_a_refused_cleartext_request_is_a_fact_of_its_own() -> None:
+    asked = "the server asked for the password in cleartext (x) over an unencrypted connection"
+    report = StoreReport("mysql", Auth.REQUIRED, "no login worked", cleartext_asked=asked)
+    assert _facts(report)["store.cleartext_password_requested"] == ("yes", asked)
+    assert "store.cleartext_password_requested" not in _facts(
+        StoreReport("mysql", Auth.REQUIRED, "no login worked")
     )
-
-
-def test_every_string_of_a_report_is_scrubbed() -> None:
-    scrubbed = scrub_report(_report("hunter22"), ["hunter22", ""])
-    assert "hunter22" not in repr(scrubbed)
-    assert scrubbed == _report("***")
-
-
-def test_short_passwords_are_left_alone_when_asked() -> None:
-    found = _report("abc")
-    assert scrub_report(found, ["abc"], shortest=4) is found
-    assert scrub_report(found, ["abc"]) == _report("***")

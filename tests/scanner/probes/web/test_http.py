@@ -8,8 +8,10 @@ HTTPS, and counts the requests it gets.
 
 from __future__ import annotations
 
+import socket
 import ssl
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -19,12 +21,13 @@ import pytest
 
 from fixtures import certs
 from scanner.model import Host, Observation, Service
+from scanner.probes import run_probes
 from scanner.probes.clients.http import MAX_REQUESTS, parse_cookie
 from scanner.probes.context import ProbeContext
 from scanner.probes.web.dumps import MAX_DUMP, read_sql
 from scanner.probes.web.exposures import env_keys
 from scanner.probes.web.http import applies, probe, scheme_of
-from tests.scanner.probes.peers import closed_port, fake, send_garbage, silent
+from tests.scanner.probes.peers import closed_port, drip, fake, send_garbage, silent
 
 ADDRESS = "127.0.51.30"
 OTHER_ADDRESS = "127.0.51.31"
@@ -482,3 +485,40 @@ def test_evidence_is_one_clean_line() -> None:
         assert "\u202e" not in o.evidence
         assert len(o.value) <= 200
         assert len(o.evidence) <= 400
+
+
+# --- a server dripping its answer: the time budget bounds the whole exchange ---------
+
+DRIP_BUDGET = 3.0
+# Each byte comes well inside the per-read timeout: only the budget can stop the probe.
+DRIP_CONTEXT = ProbeContext(timeout=5.0, time_budget=DRIP_BUDGET)
+DRIPPED_HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 100000\r\n"
+
+
+def _dripping(where: str) -> Callable[[socket.socket], None]:
+    def serve(conn: socket.socket) -> None:
+        conn.recv(4096)  # the request
+        if where == "headers":
+            drip(conn, DRIPPED_HEAD + b"X-Padding: " + b"a" * 1000 + b"\r\n\r\n")
+        else:
+            conn.sendall(DRIPPED_HEAD + b"\r\n")
+            drip(conn, b"<html>" + b"x" * 100000)
+
+    return serve
+
+
+@pytest.mark.parametrize("where", ["headers", "body"])
+def test_a_server_dripping_its_answer_is_cut_off_at_the_time_budget(where: str) -> None:
+    with fake(_dripping(where)) as peer:
+        service = Service(peer.port, "tcp", "open", name="http")
+        started = time.monotonic()
+        # As a scan runs it: the probe itself must stop, not the runner's backstop.
+        observed, errors = run_probes([Host(peer.address, services=(service,))], DRIP_CONTEXT)
+        found = list(observed)
+        elapsed = time.monotonic() - started
+    assert errors == ()
+    assert "stopped at the time budget" in evidence(found, "http.incomplete")
+    if where == "body":
+        # What came before the budget ran out is kept, as a page cut short.
+        assert facts(found)["http.redirects_to_https"] == ["no"]
+    assert elapsed < 30  # a generous ceiling: the budget is 3 s, the drip would take minutes
