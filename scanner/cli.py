@@ -15,13 +15,13 @@ import click
 
 from scanner import __version__
 from scanner.assessment.inventory import Inventory, load_inventory
-from scanner.assessment.trust import DEFAULT_COST, CostBasis, cost_basis
+from scanner.assessment.trust import DEFAULT_COST, CostBasis, cost_basis, saved_cost
 from scanner.discovery.ack_scan import FirewallProbe
 from scanner.discovery.checkpoint import partial_path, saved_batches
 from scanner.discovery.nmap_runs import DiscoveryOptions
 from scanner.discovery.targets import DEFAULT_MAX_HOSTS, resolve_targets
 from scanner.formats import DEFAULT_FILE_NAMES, OutputFormat
-from scanner.model import ScanResult
+from scanner.model import ScanResult, Severity
 from scanner.outputs.files import prepare_outputs, refuse_overwrites, write_outputs
 from scanner.outputs.gate import FailOn, exceeds
 from scanner.outputs.progress import TerminalProgress, wants_progress
@@ -511,17 +511,33 @@ def _finish(
 @_inventory_option
 @_cost_options
 @_outputs
+@click.option(
+    "--host",
+    "hosts",
+    multiple=True,
+    metavar="ADDR|CIDR|NAME",
+    help="Report only on these hosts (repeatable): a part of a large scan, assessed again.",
+)
+@click.option(
+    "--min-severity",
+    type=click.Choice([s.value for s in Severity]),
+    help="Report only findings of this severity or worse.",
+)
 @click.option("-q", "--quiet", is_flag=True)
 def report(
     result_file: Path,
     inventory_file: Path | None,
     cost: CostBasis | None,
     outputs: _Outputs,
+    hosts: tuple[str, ...],
+    min_severity: str | None,
     quiet: bool,
 ) -> None:
     """Render reports from a saved ScanResult JSON file; with --inventory or a
-    --cost-* option, the risk and customer-trust assessment is computed again."""
+    --cost-* option, the risk and customer-trust assessment is computed again,
+    and so it is for a part of the scan (--host, --min-severity)."""
     from scanner.assessment.risk import assessed
+    from scanner.assessment.selection import narrowed, selection
     from scanner.result_io import read
 
     if not outputs.paths:
@@ -532,16 +548,21 @@ def report(
     refuse_overwrites(
         outputs.paths, [("the scan result", result_file), ("the inventory", inventory_file)]
     )
+    chosen = selection(hosts, min_severity)
     inventory = _inventory(inventory_file)
     result = read(result_file)
     saved = result.assessment
-    if cost is not None and inventory is None and saved is not None and saved.inventory_source:
+    again = cost is not None or not chosen.empty
+    if again and inventory is None and saved is not None and saved.inventory_source:
+        why = "with the --cost-* options" if cost is not None else "to assess the part you chose"
         raise click.UsageError(
             f"this result was assessed with the inventory {saved.inventory_source}: "
-            "give --inventory again with the --cost-* options"
+            f"give --inventory again {why}"
         )
-    if inventory is not None or cost is not None or saved is None:
-        result = assessed(result, inventory, cost or DEFAULT_COST)
+    if not chosen.empty:
+        result = narrowed(result, chosen)
+    if inventory is not None or again or saved is None:
+        result = assessed(result, inventory, cost or saved_cost(saved))
     progress = TerminalProgress() if wants_progress(quiet) else None
     try:
         _finish(result, outputs, quiet, progress=progress if progress is not None else QUIET)

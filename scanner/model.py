@@ -391,6 +391,9 @@ class ScanResult:
     assessment: Assessment | None = None
     # Which rules judged this result: count and a digest of the rule files.
     rule_set: str = ""
+    # For a report of a part of a scan (`report --host/--min-severity`), which
+    # part: "hosts 10.1.0.0/16; findings high or worse". Empty: the whole scan.
+    selection: str = ""
 
     def severity_counts(self) -> dict[Severity, int]:
         counts = dict.fromkeys(Severity, 0)

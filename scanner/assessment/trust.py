@@ -48,6 +48,7 @@ from scanner.assessment.notices import (
     words,
 )
 from scanner.model import (
+    Assessment,
     CategoryAtRisk,
     CostEstimate,
     CustomerTrust,
@@ -119,6 +120,14 @@ def cost_basis(
         currency=(currency or DEFAULT_COST.currency).upper(),
         source=source or "given with --cost-per-record (no source stated)",
     )
+
+
+def saved_cost(assessment: Assessment | None) -> CostBasis:
+    """The cost basis a saved assessment used, to assess it again alike."""
+    cost = assessment.trust.cost if assessment is not None else None
+    if cost is None:
+        return DEFAULT_COST
+    return CostBasis(cost.per_record, cost.currency, cost.source)
 
 
 @dataclass(frozen=True)

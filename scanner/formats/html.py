@@ -42,6 +42,7 @@ from scanner.formats.html_hosts import (
     host_views,
     store_views,
 )
+from scanner.formats.html_page import on_the_page
 from scanner.formats.html_summary import (
     host_chart,
     overall,
@@ -121,14 +122,16 @@ class HtmlFormatter:
     def format(self, result: ScanResult) -> str:
         template = _environment().get_template("report.html.j2")
         style, script = _assets()
-        findings = finding_views(result)
+        # The rows show what fits on a page; counts and charts cover the whole scan.
+        visible, cut = on_the_page(result)
+        findings = finding_views(visible)
         texts, vuln_lists = shared_blocks(findings)
         refs = {
             v.finding.fingerprint: FindingRef(v.anchor, v.finding.title, v.where) for v in findings
         }
-        anchors = host_anchors(result)
+        anchors = host_anchors(visible)
         counts = result.severity_counts()
-        assessment = result.assessment
+        assessment = visible.assessment
         return template.render(
             result=result,
             css=style.text,
@@ -139,11 +142,13 @@ class HtmlFormatter:
             counts=counts,
             worst=next((s for s in reversed(Severity) if counts[s]), None),
             finding_hosts=len({f.host for f in result.findings}),
-            overall=overall(assessment),
+            cut=cut,
+            errors=visible.probe_errors,
+            overall=overall(result.assessment),
             levels=[(floor, level) for floor, level in RISK_LEVELS],
-            top_risks=top_risks(result, refs),
+            top_risks=top_risks(visible, refs),
             severity_chart=severity_chart(result),
-            host_chart=host_chart(assessment),
+            host_chart=host_chart(result.assessment),
             trust=trust_view(assessment, refs),
             psn=PSN_2011,
             model=risk_model(),
@@ -157,10 +162,10 @@ class HtmlFormatter:
             shared=bool(texts),
             texts=texts,
             vuln_lists=vuln_lists,
-            filters=finding_filters(result),
-            hosts=host_views(result, anchors),
+            filters=finding_filters(visible),
+            hosts=host_views(visible, anchors),
             host_anchors=anchors,
-            firewall=firewall_rows(result, anchors),
+            firewall=firewall_rows(visible, anchors),
             posture_labels=list(POSTURE_KEYS.values()),
-            stores=store_views(result),
+            stores=store_views(visible),
         )

@@ -91,6 +91,11 @@ class MarkdownFormatter:
             "",
             f"Scan {md_text(result.started)} to {md_text(result.finished)}, "
             f"{_plural(len(result.probe_errors), 'probe error')}.",
+            *(
+                ["", f"**A part of a scan:** {md_text(result.selection)}."]
+                if result.selection
+                else []
+            ),
             "",
             "| " + " | ".join(s.value for s in severities) + " |",
             "|" + "---:|" * len(severities),

@@ -13,9 +13,11 @@ from pathlib import Path
 import pytest
 
 from fixtures.lab.servers import Lab
+from scanner.assessment.risk import assessed
 from scanner.discovery.checkpoint import partial_path
-from scanner.model import ScanResult
-from scanner.result_io import read
+from scanner.model import ScanResult, Severity
+from scanner.result_io import dumps, read
+from tests.factories import make_finding, make_host, make_result
 from tests.support import FIXTURES, LAB_PREFIX, Run, requires_nmap, trustscan
 
 
@@ -692,3 +694,25 @@ def test_an_imported_xml_that_failed_or_was_cut_says_so(
     assert run.code == 0, run.err
     errors = json.loads(out.read_text())["probe_errors"]
     assert any(e["reason"] == reason and message in e["message"] for e in errors), errors
+
+
+def test_report_renders_a_part_of_a_scan_assessed_again(tmp_path: Path) -> None:
+    whole = make_result(
+        hosts=(make_host(address="10.1.0.5"), make_host(address="10.2.0.7")),
+        findings=(
+            make_finding(host="10.1.0.5", severity=Severity.HIGH, rule_id="kept"),
+            make_finding(host="10.1.0.5", severity=Severity.LOW, rule_id="too-mild"),
+            make_finding(host="10.2.0.7", severity=Severity.CRITICAL, rule_id="elsewhere"),
+        ),
+    )
+    source = tmp_path / "whole.json"
+    source.write_text(dumps(assessed(whole)), encoding="utf-8")
+    out = tmp_path / "part.json"
+    run = trustscan(
+        "report", str(source), "--host", "10.1.0.0/16", "--min-severity", "high", "--json", str(out)
+    )
+    assert run.code == 0, run.err
+    part = json.loads(out.read_text())
+    assert part["selection"] == "hosts 10.1.0.0/16; findings high or worse"
+    assert [f["rule_id"] for f in part["findings"]] == ["kept"]
+    assert [h["host"] for h in part["assessment"]["hosts"]] == ["10.1.0.5"]
