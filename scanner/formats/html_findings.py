@@ -78,7 +78,7 @@ def _ranks(values: Iterable[str], key: Callable[[str], Any] = str) -> dict[str, 
     return {v: i for i, v in enumerate(sorted(set(values), key=key))}
 
 
-def _default_order(result: ScanResult) -> list[Finding]:
+def risk_order(result: ScanResult) -> list[Finding]:
     """Highest risk first when assessed, else most severe; ties in `ordered` order."""
     base = ordered(result.findings)
     if result.assessment is None:
@@ -147,7 +147,7 @@ def finding_views(result: ScanResult) -> list[FindingView]:
     host_order = {hp: i for i, hp in enumerate(hosts)}
     rule_order = _ranks(f.rule_id for f in result.findings)
     title_order = _ranks((f.title for f in result.findings), key=lambda t: (t.casefold(), t))
-    findings = _default_order(result)
+    findings = risk_order(result)
     texts = _text_blocks(findings)
     vulns = _vuln_blocks(findings)
     views = []

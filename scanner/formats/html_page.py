@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from scanner.formats._text import ordered
-from scanner.model import Assessment, CustomerTrust, Finding, ScanResult
+from scanner.formats.html_findings import risk_order
+from scanner.model import Assessment, CustomerTrust, ScanResult
 
 # The budget. Below it nothing is cut: every page shows everything.
 MAX_FINDINGS = 5_000
@@ -35,15 +35,6 @@ class PageCut:
         return bool(shown < total)
 
 
-def _ranked(result: ScanResult) -> list[Finding]:
-    base = ordered(result.findings)
-    if result.assessment is None:
-        return base
-    risks = {r.fingerprint: r.score for r in result.assessment.findings}
-    position = {id(f): i for i, f in enumerate(base)}
-    return sorted(base, key=lambda f: (-risks.get(f.fingerprint, -1.0), position[id(f)]))
-
-
 def on_the_page(result: ScanResult) -> tuple[ScanResult, PageCut | None]:
     """The part of `result` the page's rows show, and what was cut (None: nothing)."""
     if (
@@ -52,7 +43,7 @@ def on_the_page(result: ScanResult) -> tuple[ScanResult, PageCut | None]:
         and len(result.probe_errors) <= MAX_ERRORS
     ):
         return result, None
-    ranked = _ranked(result)
+    ranked = risk_order(result)
     chosen: dict[str, None] = {}
     for finding in ranked:
         if len(chosen) >= MAX_HOSTS:
