@@ -179,17 +179,43 @@ class TrustImpact:
     impact: str
 
 
+class BackportVerdict(str, Enum):
+    """What a distribution's own advisories say of one CVE in the package a
+    banner names (`9.2p1 Debian 2+deb12u10`)."""
+
+    VULNERABLE = "vulnerable"  # the package is older than the advisory's fixed version
+    FIXED = "fixed"  # the distribution fixed it in this package or an older one
+    UNDECIDED = "undecided"  # no package revision in the banner, or no data on it
+
+
+@dataclass(frozen=True)
+class KnownExploited:
+    """A CVE on CISA's Known Exploited Vulnerabilities catalogue."""
+
+    added: str  # dateAdded: when CISA listed it as exploited in the wild
+    due: str  # dueDate: when US federal agencies had to have fixed it
+    ransomware: str = ""  # knownRansomwareCampaignUse: Known | Unknown
+    catalog: str = ""  # the catalogue's version, e.g. 2025.08.25
+
+
 @dataclass(frozen=True)
 class Vulnerability:
     """One known vulnerability (a CVE) behind a grouped finding."""
 
     id: str
     severity: Severity
+    # From the CVE record's own metrics (CVE 5.x, CISA's ADP); None: the data
+    # holds no CVSS, and none is made up.
     cvss_score: float | None = None
     cvss_vector: str = ""
     vendor_severity: str = ""
     fixed_in: tuple[str, ...] = ()
     references: tuple[str, ...] = ()
+    exploited: KnownExploited | None = None
+    # The distribution's verdict when the service is a distribution's package
+    # (None: an upstream build), and the advisory or reason behind it.
+    backport: BackportVerdict | None = None
+    backport_evidence: str = ""
 
 
 @dataclass(frozen=True)
@@ -211,6 +237,20 @@ class Finding:
     references: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
     vulnerabilities: tuple[Vulnerability, ...] = ()
+    # CVEs of the same group that the distribution fixed by a backport: not
+    # part of the finding, listed with their advisory so the reader sees why.
+    fixed_by_distribution: tuple[Vulnerability, ...] = ()
+
+
+@dataclass(frozen=True)
+class DataSource:
+    """Data a result was judged with (advisories, the KEV catalogue): how old
+    it is, what it covers, and how to bring in the full or newer data."""
+
+    name: str
+    as_of: str
+    coverage: str
+    update: str = ""
 
 
 @dataclass(frozen=True)
@@ -394,6 +434,10 @@ class ScanResult:
     # For a report of a part of a scan (`report --host/--min-severity`), which
     # part: "hosts 10.1.0.0/16; findings high or worse". Empty: the whole scan.
     selection: str = ""
+    # Which ports were scanned and how they were chosen, in words.
+    port_choice: str = ""
+    # The advisory and exploit data behind the findings, with dates and coverage.
+    data_sources: tuple[DataSource, ...] = ()
 
     def severity_counts(self) -> dict[Severity, int]:
         counts = dict.fromkeys(Severity, 0)
