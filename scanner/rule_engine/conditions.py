@@ -8,7 +8,7 @@ the evidence.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -125,24 +125,41 @@ class VersionIn:
     """The version is in any one of the specifier sets."""
 
     specifiers: tuple[SpecifierSet, ...]
+    # Which specifier (its index, or None) a version falls in, per version:
+    # a scan of many hosts asks the same few versions millions of times.
+    _seen: dict[tuple[Version, bool], int | None] = field(
+        default_factory=dict, compare=False, hash=False, repr=False
+    )
+
+    def _matching(self, version: Version, partial: bool) -> int | None:
+        key = (version, partial)
+        if key in self._seen:
+            return self._seen[key]
+        # `2.4` may be any 2.4.x: only a verdict that holds for all of them counts.
+        highest = Version(f"{version.base_version}.{_ANY_PATCH}")
+        found = next(
+            (
+                i
+                for i, specifier in enumerate(self.specifiers)
+                if satisfies(specifier, version) and (not partial or satisfies(specifier, highest))
+            ),
+            None,
+        )
+        self._seen[key] = found
+        return found
 
     def evaluate(self, ctx: MatchContext) -> Verdict:
         parsed = ctx.product.version
         version = parsed.version
         if version is None:
             return Verdict(False, (), used_version=True)
+        index = self._matching(version, ctx.product.partial)
+        if index is None:
+            return Verdict(False, (), used_version=True)
         shown = f"{parsed.raw} (read as {version})" if parsed.raw != str(version) else parsed.raw
-        # `2.4` may be any 2.4.x: only a verdict that holds for all of them counts.
-        highest = Version(f"{version.base_version}.{_ANY_PATCH}")
-        for specifier in self.specifiers:
-            if not satisfies(specifier, version):
-                continue
-            if ctx.product.partial and not satisfies(specifier, highest):
-                continue
-            wording = ", any patch level of it," if ctx.product.partial else ""
-            evidence = f"version: {shown}{wording} is {_describe_specifier(specifier)}"
-            return Verdict(True, (evidence,), used_version=True)
-        return Verdict(False, (), used_version=True)
+        wording = ", any patch level of it," if ctx.product.partial else ""
+        evidence = f"version: {shown}{wording} is {_describe_specifier(self.specifiers[index])}"
+        return Verdict(True, (evidence,), used_version=True)
 
 
 def _describe_specifier(specifier: SpecifierSet) -> str:
