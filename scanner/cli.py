@@ -213,7 +213,17 @@ def _outputs(command: Callable[..., Any]) -> Callable[..., Any]:
 
 @cli.command()
 @click.argument("targets", nargs=-1)
-@click.option("-p", "--ports", help="Ports as nmap takes them (default: nmap's top 1000).")
+@click.option(
+    "-p",
+    "--ports",
+    help="Ports as nmap takes them, in place of the default: nmap's 1,000 most common "
+    "TCP ports and the data-store and administration ports of rules/ports.yaml.",
+)
+@click.option(
+    "--extra-ports",
+    metavar="PORTS",
+    help="Ports to scan besides the default or -p: numbers and ranges, e.g. 8080,9000-9010.",
+)
 @click.option("--exclude", multiple=True, help="Target to leave out (same forms as TARGET).")
 @click.option(
     "--max-hosts",
@@ -317,6 +327,7 @@ def _outputs(command: Callable[..., Any]) -> Callable[..., Any]:
 def scan(
     targets: tuple[str, ...],
     ports: str | None,
+    extra_ports: str | None,
     exclude: tuple[str, ...],
     max_hosts: int,
     nmap_xml: Path | None,
@@ -374,6 +385,7 @@ def scan(
             resolved = resolve_targets(targets, exclude, max_hosts)
             options = DiscoveryOptions(
                 ports=ports,
+                extra_ports=extra_ports,
                 batch_size=batch_size,
                 parallel=parallel,
                 batch_timeout=batch_timeout,
@@ -623,16 +635,20 @@ def rules_lint(directories: tuple[Path, ...]) -> None:
 def rules_import(
     feeds: tuple[Path, ...], out_dir: Path, product: str | None, as_of: datetime | None
 ) -> None:
-    """Turn feeds into rule files: OSV and Apache httpd CVE JSON (one file per
-    vulnerability), endoflife.date product pages (one lifecycle file per product)."""
+    """Turn feeds into rules and rule data: OSV and Apache httpd CVE JSON (one
+    rule file per vulnerability), endoflife.date product pages (one lifecycle
+    file per product) and distribution pages (release support), CISA's KEV
+    catalogue, and distribution advisories (Debian Security Tracker JSON,
+    DSA/DLA records, Ubuntu OSV notices, Debian changelogs)."""
     from scanner.feeds.importer import import_feeds
 
     report = import_feeds(list(feeds), out_dir, product, as_of.date() if as_of else None)
     for refused in report.refused:
         click.echo(f"trustscan: refused: {refused}", err=True)
+    data = f" and {report.data_written} data file(s)" if report.data_written else ""
     click.echo(
-        f"wrote {report.rules_written} rule(s) in {report.files_written} file(s) to {out_dir}; "
-        f"skipped {len(report.skipped)} record(s) without a rated, version-ranged entry"
+        f"wrote {report.rules_written} rule(s) in {report.files_written} file(s){data} to "
+        f"{out_dir}; skipped {len(report.skipped)} input(s) with nothing to import"
         + (f"; refused {len(report.refused)} file(s), listed above" if report.refused else "")
     )
 

@@ -14,14 +14,23 @@ from scanner.assessment.trust import DEFAULT_COST, CostBasis
 from scanner.discovery import checkpoint as saved
 from scanner.discovery.ack_scan import AckPass, FirewallProbe, ack_scan, check_allowed
 from scanner.discovery.nmap_process import one_line
-from scanner.discovery.nmap_runs import Discovery, DiscoveryObserver, DiscoveryOptions, discover
+from scanner.discovery.nmap_runs import (
+    Discovery,
+    DiscoveryObserver,
+    DiscoveryOptions,
+    discover,
+    with_ports,
+)
 from scanner.discovery.nmap_xml import parse_file
 from scanner.local.audit import LocalAudit, audit_local
-from scanner.model import Host, NmapRun, Observation, ProbeError, ScanResult, Target
+from scanner.model import DataSource, Host, NmapRun, Observation, ProbeError, ScanResult, Target
 from scanner.probes import run_probes
 from scanner.probes.context import ProbeContext
 from scanner.probes.firewall import posture_observations
 from scanner.result_io import SCHEMA_VERSION
+from scanner.rule_engine.advisories import advisory_sources
+from scanner.rule_engine.distributions import distribution_observations, support_sources
+from scanner.rule_engine.exploited import data_sources
 from scanner.rule_engine.loader import rule_set_version
 from scanner.rule_engine.rules import Rule, evaluate, finding_order
 from scanner.support.progress import QUIET, Progress
@@ -54,11 +63,12 @@ def _assemble(
     inventory: Inventory | None = None,
     cost: CostBasis = DEFAULT_COST,
     progress: Progress = QUIET,
+    port_choice: str = "",
 ) -> ScanResult:
     answered = {h.address for h in found.hosts} | {n for h in found.hosts for n in h.hostnames}
     acked = ack.hosts if ack is not None else {}
     observations, probe_errors = run_probes(found.hosts, probes)
-    observations = _postures(found.hosts, acked) + observations
+    observations = _postures(found.hosts, acked) + _releases(found.hosts) + observations
     findings = evaluate(found.hosts, observations, rules, progress=progress)
     nmap_run = found.nmap
     if ack is not None:
@@ -76,9 +86,21 @@ def _assemble(
         probe_errors=found.errors + (ack.errors if ack else ()) + probe_errors,
         rule_sources=tuple(rule_sources),
         rule_set=rule_set_version(rules, rule_sources),
+        data_sources=_data_sources(rules),
         unanswered=tuple(t for t in targets if t not in answered),
+        port_choice=port_choice,
     )
     return assessed(result, inventory, cost)
+
+
+def _data_sources(rules: Sequence[Rule]) -> tuple[DataSource, ...]:
+    """The data behind the findings: exploited CVEs, advisories, release support."""
+    return data_sources(rules) + advisory_sources(rules) + support_sources()
+
+
+def _releases(hosts: Sequence[Host]) -> tuple[Observation, ...]:
+    """The distribution release each host's banners point at, and its support today."""
+    return distribution_observations(hosts, datetime.now(UTC).date())
 
 
 def _postures(hosts: Sequence[Host], acked: dict[str, Host]) -> tuple[Observation, ...]:
@@ -98,19 +120,21 @@ def scan(
     if request.firewall_probe is FirewallProbe.ACK:
         check_allowed()  # before nmap runs: a missing root is the user's to fix
     started = now()
+    # One port list for discovery, the ACK scan and the checkpoint key.
+    options, ports = with_ports(request.discovery)
     if checkpoint is None:
-        found = discover(request.targets, request.discovery, observers)
+        found = discover(request.targets, options, observers)
     else:
-        key = saved.scan_key(request.targets, request.discovery)
+        key = saved.scan_key(request.targets, options)
         completed = saved.load(checkpoint, key) if resume else []
         writer = saved.CheckpointWriter(checkpoint, key, resumed=bool(completed))
         try:
-            found = discover(request.targets, request.discovery, [*observers, writer], completed)
+            found = discover(request.targets, options, [*observers, writer], completed)
         finally:
             writer.close()
     ack = None
     if request.firewall_probe is FirewallProbe.ACK:
-        ack = ack_scan(found.hosts, request.discovery)
+        ack = ack_scan(found.hosts, options)
     return _assemble(
         started,
         [t.value for t in request.targets],
@@ -122,6 +146,7 @@ def scan(
         request.inventory,
         request.cost,
         progress,
+        ports.words,
     )
 
 
@@ -139,7 +164,7 @@ def scan_nmap_xml(
         path, lambda done, total: progress.step("reading nmap XML", done, total, "bytes")
     )
     commands = (report.args,) if report.args else ()
-    observations = _postures(report.hosts, {})
+    observations = _postures(report.hosts, {}) + _releases(report.hosts)
     errors: list[ProbeError] = []
     if report.error:
         errors.append(
@@ -176,6 +201,7 @@ def scan_nmap_xml(
         probe_errors=tuple(errors),
         rule_sources=tuple(rule_sources),
         rule_set=rule_set_version(rules, rule_sources),
+        data_sources=_data_sources(rules),
     )
     return assessed(result, inventory, cost)
 
@@ -203,6 +229,7 @@ def local_scan(
         probe_errors=found.errors,
         rule_sources=tuple(rule_sources),
         rule_set=rule_set_version(rules, rule_sources),
+        data_sources=_data_sources(rules),
     )
     return assessed(result, inventory, cost)
 

@@ -40,6 +40,10 @@ def test_wheel_contains_rules_templates_and_licence(wheel: Path) -> None:
     assert "scanner/_data/rules/rule.schema.json" in names
     assert "scanner/_data/rules/apache-httpd.yaml" in names
     assert "scanner/_data/rules/distributions/debian-12.json" in names
+    assert "scanner/_data/rules/advisories/debian-12.json" in names
+    assert "scanner/_data/rules/advisories/ubuntu.json" in names
+    assert "scanner/_data/rules/ports.yaml" in names  # the default scan's data-store ports
+    assert "scanner/_data/rules/ports.schema.json" in names
     assert "scanner/_data/reports/report.html.j2" in names
     assert "scanner/_data/reports/report.css" in names
     assert "scanner/_data/reports/scan-result.schema.json" in names

@@ -31,10 +31,38 @@ A host's score is its worst finding plus 10% of the sum of its other
 findings, capped at 100: the worst weakness sets the level, many more add a
 little (an attacker needs one way in, but more ways in make it likelier).
 
-The remediation plan ranks findings by score (highest first) and groups
-those on the same host with the same remediation text into one step; a
-step's score is its riskiest finding's, ties go to the step that fixes more.
-Informational findings need no step.
+The remediation plan
+--------------------
+
+What attackers use comes first. The plan ranks findings by
+
+1. severity, worst first;
+2. within one severity, what attackers use: a CVE on CISA's Known Exploited
+   Vulnerabilities catalogue (KEV) on an internet-exposed host, then a KEV
+   CVE on any host, then any finding on an internet-exposed host (the
+   inventory's `internet_exposed`), then the rest;
+3. then the risk score, highest first;
+
+and groups those on the same host with the same remediation text into one
+step. A step ranks by its first finding in that order; ties go to the step
+that fixes more. Informational findings need no step.
+
+Why severity first, and not the score alone: the score multiplies in the
+records at stake, so a high weakness on a host with many records outscores
+a critical one on a host with none, and a score-first plan would send the
+reader to the data store before the critical, exploited hole in the web
+server in front of it, which is the way in. The plan answers "what do I fix
+first", and that is the worst weakness, among equals the one attackers are
+using or can reach; the records at stake then order what is left (and still
+set the host scores and the customer-trust summary). Exploited comes before
+exposed because it is evidence of use, not only of opportunity (the order of
+the deployer tree of SSVC, CERT/CC's Stakeholder-Specific Vulnerability
+Categorization: exploitation first, then system exposure). The price: an
+uncertain critical (a distribution build that may carry the fix, low
+confidence) now comes before a confirmed high; its finding says to check
+the package's changelog first, which is quick. A KEV CVE's finding is at least high anyway
+(`scanner.rule_engine.exploited`), so an exploited flaw never waits behind
+mediums.
 
 The customer-trust summary (data, customers, duties, cost, notices) is
 `scanner.assessment.trust`'s; it is computed here too, so one call assesses a result.
@@ -44,7 +72,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 
 from scanner.assessment.inventory import Asset, Inventory
@@ -182,11 +210,12 @@ def assess(
         r for _f, r in sorted(scored, key=lambda p: (-p[1].score, p[0].host, p[1].fingerprint))
     )
     ranked_hosts = tuple(sorted(host_risks, key=lambda h: (-h.score, address_key(h.host))))
+    exposed = {host for host in hosts if (asset := asset_of(host)) and asset.internet_exposed}
     return Assessment(
         findings=finding_risks,
         hosts=ranked_hosts,
         inventory_source=inventory.source if inventory is not None else "",
-        plan=remediation_plan(result, finding_risks, ranked_hosts),
+        plan=remediation_plan(result, finding_risks, ranked_hosts, exposed),
         trust=customer_trust(result, inventory, cost),
     )
 
@@ -198,13 +227,28 @@ def assessed(
     return replace(result, assessment=assess(result, inventory, cost))
 
 
+def is_exploited(finding: Finding) -> bool:
+    """Whether the finding lists a CVE on CISA's KEV catalogue."""
+    return any(v.exploited is not None for v in finding.vulnerabilities)
+
+
+def plan_priority(finding: Finding, score: float, exposed: bool) -> tuple[int, int, int, float]:
+    """How urgent a finding is for the plan, higher first (see the module's
+    docstring): severity, then exploited, then internet-exposed, then score."""
+    return (finding.severity.rank, int(is_exploited(finding)), int(exposed), score)
+
+
 def remediation_plan(
-    result: ScanResult, scores: Sequence[FindingRisk], hosts: Sequence[HostRisk] = ()
+    result: ScanResult,
+    scores: Sequence[FindingRisk],
+    hosts: Sequence[HostRisk] = (),
+    exposed: Collection[str] = (),
 ) -> tuple[PlanStep, ...]:
-    """Findings by risk (descending), grouped by host and remediation text.
+    """Findings by `plan_priority` (highest first), grouped by host and
+    remediation text; `exposed` are the hosts the inventory calls internet-exposed.
 
     One step fixes every finding on one host that shares a remediation (three
-    Apache CVEs, one upgrade); steps rank by their riskiest finding, then by
+    Apache CVEs, one upgrade); steps rank by their most urgent finding, then by
     how many findings they fix. Informational findings need no step."""
     by_print = {f.fingerprint: f for f in result.findings}
     owners = {h.host: h for h in hosts}
@@ -214,9 +258,17 @@ def remediation_plan(
         if finding is None or finding.severity is Severity.INFO:
             continue
         steps.setdefault((finding.host, finding.remediation), []).append((finding, risk.score))
+
+    def urgency(items: list[tuple[Finding, float]]) -> tuple[int, int, int, float]:
+        return max(plan_priority(f, score, f.host in exposed) for f, score in items)
+
     ranked = sorted(
         steps.items(),
-        key=lambda item: (-max(s for _f, s in item[1]), -len(item[1]), address_key(item[0][0])),
+        key=lambda item: (
+            tuple(-part for part in urgency(item[1])),
+            -len(item[1]),
+            address_key(item[0][0]),
+        ),
     )
     plan = []
     for rank, ((host, remediation), items) in enumerate(ranked, start=1):

@@ -27,6 +27,7 @@ from scanner.discovery.nmap_runs import (
     make_batches,
     nmap_command,
     read_report,
+    with_ports,
 )
 from scanner.model import Host, ProbeError, Target, TargetKind
 from scanner.support.errors import InputError
@@ -115,6 +116,8 @@ def ack_scan(hosts: Sequence[Host], options: DiscoveryOptions) -> AckPass:
     if not targets:
         return AckPass({}, (), ())
     binary = nmap_binary(options.nmap_path)
+    # The options discovery ran with already name their ports: then this is a no-op.
+    options, _ = with_ports(options)
     batches = make_batches(targets, options)
     found: dict[str, Host] = {}
     commands: list[str] = []

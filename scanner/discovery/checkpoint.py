@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO
 
-from scanner.discovery.nmap_runs import BatchOutcome, DiscoveryOptions
+from scanner.discovery.nmap_runs import BatchOutcome, DiscoveryOptions, with_ports
 from scanner.model import Target
 from scanner.support.codec import DecodeError, from_data, to_data
 from scanner.support.errors import InputError
@@ -37,7 +37,12 @@ def partial_path(result_path: Path) -> Path:
 
 
 def scan_key(targets: Sequence[Target], options: DiscoveryOptions) -> str:
-    """What makes two runs the same scan: targets, ports and nmap options."""
+    """What makes two runs the same scan: targets, ports and nmap options.
+
+    The ports are the list nmap is given, not the options that chose it: a
+    resume after nmap's most common ports or `rules/ports.yaml` changed is
+    another scan. Options from `nmap_runs.with_ports` are used as they are."""
+    options, _ = with_ports(options)
     material = json.dumps(
         {
             "targets": [t.value for t in targets],

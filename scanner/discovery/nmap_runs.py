@@ -6,6 +6,10 @@ parallel. `nmap_process` starts and stops the processes (python-nmap finds
 the binary); the XML nmap writes is parsed by `nmap_xml`, which keeps the
 `<extraports>`, CPEs and reasons python-nmap's parser drops.
 
+Which ports: `ports.choose_ports` makes one `-p` list (nmap's most common
+ports and the data-store ports of `rules/ports.yaml`, or the user's `-p`,
+with `--extra-ports` added); the ACK scan and the checkpoint use the same.
+
 An interrupted scan (Ctrl-C, SIGTERM) drops the queued batches and stops the
 running nmap processes at once; the batches that finished were already
 handed to the observers (the checkpoint file saves them as they complete).
@@ -32,16 +36,20 @@ from scanner.discovery.nmap_process import (
     stderr_problem,
 )
 from scanner.discovery.nmap_xml import NmapReport, NmapXmlError, parse_file
+from scanner.discovery.ports import PortChoice, choose_ports
 from scanner.model import Host, NmapRun, ProbeError, Target, TargetKind
 from scanner.support.errors import InputError, ScanFailed
 
 # Options trustscan controls itself; letting them through would break parsing.
 _FORBIDDEN_ARGS = ("-oX", "-oA", "-oN", "-oG", "-oS", "-iL", "--resume", "-6")
+# Options that choose ports: nmap takes one choice, and trustscan always gives -p.
+_PORT_ARGS = ("--top-ports", "--port-ratio", "-F")
 
 
 @dataclass(frozen=True)
 class DiscoveryOptions:
-    ports: str | None = None
+    ports: str | None = None  # -p as given; None: the default (`ports.choose_ports`)
+    extra_ports: str | None = None  # --extra-ports: added to whichever ports are in effect
     batch_size: int = 0  # 0: choose from the number of targets
     parallel: int = 4
     batch_timeout: float = 1800.0
@@ -75,8 +83,15 @@ class DiscoveryObserver(Protocol):
 
 def nmap_arguments(options: DiscoveryOptions, ipv6: bool) -> list[str]:
     for arg in options.extra_args:
-        if arg.split("=", 1)[0] in _FORBIDDEN_ARGS:
+        name = arg.split("=", 1)[0]
+        if name in _FORBIDDEN_ARGS:
             raise InputError(f"nmap option {arg!r} is set by trustscan itself; remove it")
+        # -p80, -p-: lower-case -p (upper-case -P options choose ping probes).
+        if name in _PORT_ARGS or (arg.startswith("-p") and not arg.startswith("--")):
+            raise InputError(
+                f"nmap option {arg!r} chooses ports, which trustscan gives nmap as one list: "
+                "use -p PORTS (instead of the default) or --extra-ports PORTS (in addition)"
+            )
     args = ["-sV", "--reason"]
     if options.version_intensity is not None:
         args += ["--version-intensity", str(options.version_intensity)]
@@ -85,6 +100,14 @@ def nmap_arguments(options: DiscoveryOptions, ipv6: bool) -> list[str]:
     if ipv6:
         args.append("-6")
     return args + list(options.extra_args)
+
+
+def with_ports(options: DiscoveryOptions) -> tuple[DiscoveryOptions, PortChoice]:
+    """The options as nmap gets them, `ports` the one list in effect and
+    nothing left to add, and how those ports were chosen. Giving it options it
+    returned changes nothing (and runs no nmap)."""
+    choice = choose_ports(options.ports, options.extra_ports, options.nmap_path, options.extra_args)
+    return replace(options, ports=choice.argument, extra_ports=None), choice
 
 
 def make_batches(targets: Sequence[Target], options: DiscoveryOptions) -> list[tuple[Target, ...]]:
@@ -190,6 +213,7 @@ def discover(
     binary = nmap_binary(options.nmap_path)  # fail fast, before any thread, without nmap
     for ipv6 in (False, True):
         nmap_arguments(options, ipv6)  # reject forbidden options up front
+    options, _ = with_ports(options)
     skip = {t.value for outcome in completed for t in outcome.targets}
     batches = make_batches([t for t in targets if t.value not in skip], options)
     total = len(targets)

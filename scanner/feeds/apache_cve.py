@@ -4,7 +4,16 @@ Two formats occur: MITRE CVE JSON 4.0 (`affects` with `version_affected`
 operators: `=` and `?=` list affected releases, `<=`/`<` an upper bound,
 `!<`/`>=` a lower bound) and CVE JSON 5 (`containers.cna.affected` ranges).
 The project rates severity in words (low, moderate, important, critical)
-rather than CVSS; a CVSS metric is used when a record carries one.
+rather than CVSS. A CVSS score is used only when a record carries one, never
+made up: in CVE JSON 5 the CNA's `metrics` (cvssV4_0, cvssV3_1, cvssV3_0,
+cvssV2_0; the newest version wins) and, when the CNA gives no v3 or v4 score,
+CISA's ADP container (`containers.adp[]` whose `providerMetadata.shortName` is
+"CISA-ADP"); in CVE JSON 4.0 an `impact` entry's `cvss`. The Apache records
+of httpd-site carry none (4.0 records hold the project's word, 5.x records
+only "other" metrics), so their rules have no CVSS.
+
+The severity comes from the CNA's own v3/v4 score, else from the project's
+word, else from CISA's score, else from a v2 score on v2's scale.
 """
 
 from __future__ import annotations
@@ -13,11 +22,17 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from scanner.feeds import Advisory, iso_date, severity_from_cvss, severity_from_word
-from scanner.feeds.cvss import base_score
+from scanner.feeds import Advisory, iso_date, severity_from_word
+from scanner.feeds import cvss as scores
+from scanner.feeds.cvss import Cvss
 from scanner.model import Severity
 
 SOURCE = "the Apache HTTP Server security team"
+# Who scored a CVSS taken from CISA's ADP container: said next to the source,
+# since the project itself did not score it.
+ADP_SOURCE = f"{SOURCE} (CVSS from CISA's ADP container of the CVE record)"
+CISA_ADP = "CISA-ADP"
+_CVSS_KEYS = ("cvssV4_0", "cvssV3_1", "cvssV3_0", "cvssV2_0")
 _PRODUCTS = {"apache http server": "apache-httpd"}
 _RELEASED = re.compile(r"^(\d+\.\d+\.\d+) released$", re.I)
 _CWE = re.compile(r"^CWE-\d+\b")
@@ -104,10 +119,62 @@ def _impact_word(impact: Any) -> str:
     return ""
 
 
-def _severity(word: str, score: float | None) -> Severity | None:
-    if score is not None:
-        return severity_from_cvss(score)
-    return severity_from_word(word)
+def _metric_scores(metrics: Any) -> Cvss | None:
+    """The newest CVSS of a `metrics` list (CVE JSON 5), from its vectors."""
+    found: list[Cvss | None] = []
+    for metric in metrics if isinstance(metrics, list) else ():
+        if not isinstance(metric, dict):
+            continue
+        for key in _CVSS_KEYS:
+            item = metric.get(key)
+            if isinstance(item, dict) and isinstance(item.get("vectorString"), str):
+                found.append(scores.parse(item["vectorString"]))
+    return scores.best(found)
+
+
+def _adp_scores(containers: dict[str, Any]) -> Cvss | None:
+    """CISA's CVSS from its ADP container, when it gives one."""
+    for adp in containers.get("adp") or ():
+        if not isinstance(adp, dict):
+            continue
+        provider = adp.get("providerMetadata")
+        if isinstance(provider, dict) and provider.get("shortName") == CISA_ADP:
+            found = _metric_scores(adp.get("metrics"))
+            if found is not None:
+                return found
+    return None
+
+
+def _v4_scores(impact: Any) -> Cvss | None:
+    """CVE JSON 4.0's `impact.cvss` (an object or a list of them), when present."""
+    found: list[Cvss | None] = []
+    for item in impact if isinstance(impact, list) else [impact]:
+        metrics = item.get("cvss") if isinstance(item, dict) else None
+        for metric in metrics if isinstance(metrics, list) else [metrics]:
+            if isinstance(metric, dict) and isinstance(metric.get("vectorString"), str):
+                found.append(scores.parse(metric["vectorString"]))
+    return scores.best(found)
+
+
+def _rated(
+    word: str, own: Cvss | None, cisa: Cvss | None = None
+) -> tuple[Severity | None, Cvss | None, str]:
+    """The severity, the CVSS shown and whom to name as the source, from the
+    project's word, its own score and CISA's.
+
+    The project's v3/v4 score decides the severity, then its word (the
+    project knows its code), then the score shown. That is the project's
+    v3/v4 score, else CISA's, else a v2 score of either (kept out of the rule
+    by `rule_writer`, but it still rates the record on v2's scale)."""
+    given = [(c, s) for c, s in ((own, SOURCE), (cisa, ADP_SOURCE)) if c is not None]
+    given.sort(key=lambda pair: pair[0].is_v2)  # stable: the project's first
+    shown, source = given[0] if given else (None, SOURCE)
+    if own is not None and not own.is_v2:
+        return scores.severity(own), shown, source
+    by_word = severity_from_word(word)
+    if by_word is not None:
+        return by_word, shown, source
+    return (scores.severity(shown) if shown is not None else None), shown, source
 
 
 def _advisories(
@@ -120,8 +187,8 @@ def _advisories(
     timeline: Iterable[dict[str, Any]],
     published: str,
     weakness: str,
-    score: float | None = None,
-    vector: str = "",
+    cvss: Cvss | None = None,
+    source: str = SOURCE,
 ) -> list[Advisory]:
     """One advisory per affected product trustscan knows, in either format."""
     fixed_in = _fixed_in(timeline)
@@ -136,9 +203,9 @@ def _advisories(
                 product=product_id,
                 specifiers=tuple(specifiers),
                 severity=severity,
-                source=SOURCE,
-                cvss_score=score,
-                cvss_vector=vector,
+                source=source,
+                cvss_score=cvss.score if cvss is not None else None,
+                cvss_vector=cvss.vector if cvss is not None else "",
                 vendor_severity=word.lower(),
                 fixed_in=fixed_in,
                 published=iso_date(published),
@@ -155,7 +222,7 @@ def _parse_v4(data: dict[str, Any], override: str | None) -> list[Advisory]:
     if not cve:
         raise FeedError("record has no CVE_data_meta.ID")
     word = _impact_word(data.get("impact"))
-    severity = _severity(word, None)
+    severity, cvss, source = _rated(word, _v4_scores(data.get("impact")))
     if severity is None:
         return []  # the project did not rate it (e.g. "n/a"): nothing to report
     weakness = ""
@@ -190,6 +257,8 @@ def _parse_v4(data: dict[str, Any], override: str | None) -> list[Advisory]:
         timeline=data.get("timeline", []),
         published=published,
         weakness=weakness,
+        cvss=cvss,
+        source=source,
     )
 
 
@@ -209,17 +278,14 @@ def _v5_specifiers(versions: list[dict[str, Any]]) -> list[str]:
     return specs
 
 
-def _v5_metrics(metrics: list[dict[str, Any]]) -> tuple[str, float | None, str]:
-    word, score, vector = "", None, ""
+def _v5_word(metrics: list[dict[str, Any]]) -> str:
+    """The project's own rating: an "other" metric's `content.text`."""
+    word = ""
     for metric in metrics:
-        for key in ("cvssV4_0", "cvssV3_1", "cvssV3_0"):
-            if key in metric and score is None:
-                vector = str(metric[key].get("vectorString", ""))
-                score = base_score(vector) if vector else None
         other = metric.get("other", {}).get("content", {})
         if isinstance(other, dict) and isinstance(other.get("text"), str):
             word = other["text"]
-    return word, score, vector
+    return word
 
 
 def _parse_v5(data: dict[str, Any], override: str | None) -> list[Advisory]:
@@ -227,8 +293,9 @@ def _parse_v5(data: dict[str, Any], override: str | None) -> list[Advisory]:
     if not cve:
         raise FeedError("record has no cveMetadata.cveId")
     cna = data["containers"].get("cna", {})
-    word, score, vector = _v5_metrics(cna.get("metrics", []))
-    severity = _severity(word, score)
+    metrics = cna.get("metrics", [])
+    word = _v5_word(metrics)
+    severity, cvss, source = _rated(word, _metric_scores(metrics), _adp_scores(data["containers"]))
     if severity is None:
         return []
     weakness = ""
@@ -249,6 +316,6 @@ def _parse_v5(data: dict[str, Any], override: str | None) -> list[Advisory]:
         timeline=cna.get("timeline", []),
         published=str(data.get("cveMetadata", {}).get("datePublished", "")),
         weakness=weakness,
-        score=score,
-        vector=vector,
+        cvss=cvss,
+        source=source,
     )

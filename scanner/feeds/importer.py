@@ -12,16 +12,17 @@ from pathlib import Path
 from typing import Any
 
 from scanner.banners.products import known_product_ids
-from scanner.feeds import Advisory, apache_cve, endoflife, osv
+from scanner.feeds import Advisory, advisory_data, apache_cve, distro_support, endoflife, kev, osv
 from scanner.feeds.rule_writer import render
 from scanner.rule_engine.loader import load_file
 from scanner.support.atomic import write_text_atomic
 from scanner.support.errors import InputError
-from scanner.support.json_files import load_json
+from scanner.support.files import read_text
+from scanner.support.json_files import load_json, parse_json
 from scanner.support.yaml_files import read_yaml
 
 _MAX_FEED_BYTES = 64 * 1024 * 1024
-_SUFFIXES = (".json", ".yaml", ".yml")
+_SUFFIXES = (".json", ".yaml", ".yml", ".gz")  # .gz: Debian changelogs
 # A rule file's name comes from the feed: letters, digits, '.', '_' and '-',
 # no leading dot, bounded, so that it stays a plain file in the output directory.
 _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
@@ -35,6 +36,8 @@ class ImportReport:
     # Rule files not written, each "NAME: why": a name from the feed that is no
     # safe file name, or generated rules that `rules lint` would refuse.
     refused: list[str] = field(default_factory=list)
+    # Data files written (advisories, the KEV catalogue, distribution support): not rules.
+    data_written: int = 0
     # Each rule id written and its file: ids differing only in case are one rule.
     rule_ids: dict[str, str] = field(default_factory=dict, repr=False)
 
@@ -77,6 +80,10 @@ def parse_file(path: Path, product: str | None) -> list[Advisory]:
 
 def _import_lifecycle(path: Path, out_dir: Path, as_of: dt.date, report: ImportReport) -> None:
     _, data = read_yaml(path, _MAX_FEED_BYTES, "feed file")
+    if distro_support.is_distribution_page(path.stem, data):
+        support = distro_support.support_data(path.stem, data, path.name, as_of)
+        _write_text(out_dir, f"{path.stem}-support.json", distro_support.render(support), report)
+        return
     if not endoflife.is_endoflife_page(data):
         raise InputError(f"{path}: not an endoflife.date product page (no releases list)")
     if path.stem not in endoflife.PRODUCTS:
@@ -96,9 +103,14 @@ def import_feeds(
     by_id: dict[str, list[Advisory]] = {}
     origins: dict[str, str] = {}
     out_dir.mkdir(parents=True, exist_ok=True)
+    distro = advisory_data.Collected()
     for path in feed_files(paths):
+        if _import_distro(path, distro, report):
+            continue
         if path.suffix != ".json":
             _import_lifecycle(path, out_dir, as_of or dt.date.today(), report)
+            continue
+        if _import_kev(path, out_dir, report):
             continue
         advisories = parse_file(path, product)
         if not advisories:
@@ -111,7 +123,39 @@ def import_feeds(
     for vuln_id, advisories in sorted(by_id.items()):
         unique = _one_per_product(advisories, origins[vuln_id], report)
         _write_rules(out_dir, vuln_id, render(unique, origins[vuln_id]), report)
+    report.data_written += len(advisory_data.write(distro, paths, out_dir))
     return report
+
+
+def _import_distro(path: Path, distro: advisory_data.Collected, report: ImportReport) -> bool:
+    """Debian and Ubuntu advisories are data, not rules: gathered here, written
+    as `debian-12.json`, `ubuntu.json` ... in out_dir at the end. False: `path`
+    is no distribution feed."""
+    records = advisory_data.read_feed(path, _MAX_FEED_BYTES)
+    if records is None:
+        return False
+    if not records.claims:
+        report.skipped.append(f"{path.name}: no CVE of a Debian or Ubuntu release in it")
+    distro.add(path, records)
+    return True
+
+
+def _import_kev(path: Path, out_dir: Path, report: ImportReport) -> bool:
+    """CISA's KEV catalogue is data, not rules: it becomes `known-exploited.json`
+    in out_dir, which the rule engine marks exploited CVEs with. Its JSON
+    Schema, published beside it, is passed over. False: `path` is neither."""
+    text = read_text(path, _MAX_FEED_BYTES, "feed file")
+    if not kev.may_be_kev(text):
+        return False
+    data = parse_json(text, str(path))
+    if kev.is_kev_schema(data):
+        report.skipped.append(f"{path.name}: the KEV catalogue's JSON Schema, not a catalogue")
+        return True
+    if not kev.is_kev_catalog(data):
+        return False
+    kev.import_catalog(data, text, path, out_dir)
+    report.data_written += 1
+    return True
 
 
 def _one_per_product(
@@ -127,6 +171,12 @@ def _one_per_product(
         else:
             first[advisory.product] = advisory
     return list(first.values())
+
+
+def _write_text(out_dir: Path, name: str, text: str, report: ImportReport) -> None:
+    """Write a data file (not rules) that trustscan generated itself."""
+    write_text_atomic(out_dir / name, text)
+    report.data_written += 1
 
 
 def _write_rules(out_dir: Path, name: str, text: str, report: ImportReport) -> None:

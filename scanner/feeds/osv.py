@@ -1,14 +1,23 @@
 """OSV records (https://ossf.github.io/osv-schema/): one vulnerability, its
 affected packages with version ranges (`introduced` / `fixed` /
-`last_affected` events) or explicit versions, and CVSS vectors."""
+`last_affected` events) or explicit versions, and CVSS vectors.
+
+CVSS comes from the record's `severity` list, or an affected package's own
+`severity` list, which OSV lets override it for that package; of several, the
+newest CVSS version wins, whatever the order. The severity follows a v3/v4
+score, else `database_specific.severity`'s word, else a v2 score on v2's own
+scale (a v2 vector never becomes the rule's CVSS: see `rule_writer`).
+"""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
-from scanner.feeds import Advisory, iso_date, severity_from_cvss, severity_from_word
-from scanner.feeds.cvss import base_score
+from scanner.feeds import Advisory, iso_date, severity_from_word
+from scanner.feeds import cvss as scores
+from scanner.feeds.cvss import Cvss
+from scanner.model import Severity
 
 # OSV package names that are trustscan products; others need --product.
 _PACKAGES = {
@@ -65,14 +74,23 @@ def _ranges(affected: dict[str, Any]) -> tuple[list[str], list[str]]:
     return list(dict.fromkeys(specs)), fixed
 
 
-def _cvss(record: dict[str, Any]) -> tuple[float | None, str]:
-    best: tuple[float | None, str] = (None, "")
-    for item in record.get("severity", []):
-        vector = str(item.get("score", ""))
-        score = base_score(vector)
-        if score is not None and (best[0] is None or str(item.get("type")) >= "CVSS_V3"):
-            best = (score, vector)
-    return best
+def _cvss(holder: dict[str, Any]) -> Cvss | None:
+    """The newest-version CVSS of a `severity` list (the record's or a package's)."""
+    items = holder.get("severity")
+    return scores.best(
+        scores.parse(str(item.get("score", "")))
+        for item in (items if isinstance(items, list) else ())
+        if isinstance(item, dict)
+    )
+
+
+def _severity(cvss: Cvss | None, word: str) -> Severity | None:
+    if cvss is not None and not cvss.is_v2:
+        return scores.severity(cvss)
+    by_word = severity_from_word(word)
+    if by_word is not None:
+        return by_word
+    return scores.severity(cvss) if cvss is not None else None
 
 
 def parse(record: dict[str, Any], product_override: str | None = None) -> list[Advisory]:
@@ -81,11 +99,8 @@ def parse(record: dict[str, Any], product_override: str | None = None) -> list[A
     # Name the finding by its CVE when the record has one.
     cve = next((a for a in (vuln_id, *aliases) if a.startswith("CVE-")), vuln_id)
     others = tuple(a for a in (vuln_id, *aliases) if a != cve)
-    score, vector = _cvss(record)
+    overall = _cvss(record)
     word = str(record.get("database_specific", {}).get("severity", ""))
-    severity = severity_from_cvss(score) if score is not None else severity_from_word(word)
-    if severity is None:
-        return []
     links = [
         str(r["url"])
         for r in record.get("references", [])
@@ -97,7 +112,9 @@ def parse(record: dict[str, Any], product_override: str | None = None) -> list[A
         package = affected.get("package", {})
         product = product_override or _PACKAGES.get(str(package.get("name", "")).lower())
         specs, fixed = _ranges(affected)
-        if product is None or not specs:
+        cvss = _cvss(affected) or overall
+        severity = _severity(cvss, word)
+        if product is None or not specs or severity is None:
             continue
         ecosystem = str(package.get("ecosystem", ""))
         advisories.append(
@@ -108,8 +125,8 @@ def parse(record: dict[str, Any], product_override: str | None = None) -> list[A
                 severity=severity,
                 source=f"the OSV record {vuln_id}" + (f" ({ecosystem})" if ecosystem else ""),
                 aliases=others,
-                cvss_score=score,
-                cvss_vector=vector,
+                cvss_score=cvss.score if cvss is not None else None,
+                cvss_vector=cvss.vector if cvss is not None else "",
                 vendor_severity=word.lower(),
                 fixed_in=tuple(dict.fromkeys(fixed)),
                 published=iso_date(str(record.get("published", ""))),

@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 
 from scanner.feeds import Advisory
+from scanner.feeds import cvss as scores
 
 PRODUCT_NAMES = {
     "apache-httpd": "Apache httpd",
@@ -104,12 +105,35 @@ def rule_id(advisory: Advisory) -> str:
     return f"{advisory.product}-{advisory.id.lower()}"
 
 
+def _scored(advisory: Advisory) -> tuple[scores.Cvss | None, str]:
+    """The CVSS the rule keeps, and what the description says of the score.
+
+    A v2 score is not kept: the rule's `cvss` is what reports show and SARIF's
+    `security-severity` reads, on the v3/v4 scale, and a v2 score is another
+    scale (no "critical", different weights). The description says it was
+    there and dropped, so "no CVSS" in a report is not read as "none exists"."""
+    if advisory.cvss_score is None:
+        return None, ""
+    parsed = scores.parse(advisory.cvss_vector)
+    if parsed is None:
+        return None, ""
+    if parsed.is_v2:
+        return None, (
+            f" The record scores it only in CVSS v2 ({parsed.score:g}, {parsed.vector}), "
+            "which is not kept as its CVSS score: v2 rates on another scale than v3 and v4."
+        )
+    return parsed, f" Its CVSS {parsed.version} base score is {parsed.score:g}."
+
+
 def to_rule(advisory: Advisory) -> dict[str, Any]:
     name = PRODUCT_NAMES.get(advisory.product, advisory.product)
     versions = describe_versions(advisory.specifiers)
-    rating = f"rated {advisory.vendor_severity}" if advisory.vendor_severity else "rated"
-    if advisory.cvss_score is not None:
-        rating += f" (CVSS base score {advisory.cvss_score:g})"
+    cvss, scored = _scored(advisory)
+    rating = (
+        f"rated {advisory.vendor_severity} by {advisory.source}"
+        if advisory.vendor_severity
+        else f"published by {advisory.source}"
+    )
     weakness = f" The weakness is {advisory.weakness}." if advisory.weakness else ""
     fixed = " or ".join(advisory.fixed_in)
     fix_text = f" It is fixed in {fixed}." if fixed else ""
@@ -117,8 +141,8 @@ def to_rule(advisory: Advisory) -> dict[str, Any]:
     vulnerability: dict[str, Any] = {"id": advisory.id}
     if advisory.aliases:
         vulnerability["aliases"] = list(advisory.aliases)
-    if advisory.cvss_score is not None:
-        vulnerability["cvss"] = {"score": advisory.cvss_score, "vector": advisory.cvss_vector}
+    if cvss is not None:
+        vulnerability["cvss"] = {"score": cvss.score, "vector": cvss.vector}
     if advisory.vendor_severity:
         vulnerability["vendor_severity"] = advisory.vendor_severity
     if advisory.fixed_in:
@@ -138,8 +162,8 @@ def to_rule(advisory: Advisory) -> dict[str, Any]:
             ]
         },
         "description": (
-            f"{name} {versions} is listed as affected by {advisory.id}, {rating} by "
-            f"{advisory.source}.{weakness}{fix_text}"
+            f"{name} {versions} is listed as affected by {advisory.id}, {rating}."
+            f"{scored}{weakness}{fix_text}"
         ),
         "remediation": (
             f"Upgrade {name} to {fixed or 'a release that fixes it'} or later, or to a "

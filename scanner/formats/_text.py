@@ -1,10 +1,10 @@
-"""Small helpers the text formats share: endpoints, ordering, severity scores."""
+"""Small helpers the text formats share: endpoints, ordering, CVSS scores."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from scanner.model import Finding, Severity, address_key
+from scanner.model import Finding, address_key
 
 
 def endpoint(host: str, port: int | None) -> str:
@@ -28,23 +28,12 @@ def ordered(findings: Iterable[Finding]) -> list[Finding]:
     )
 
 
-# GitHub code scanning reads `security-severity` as a CVSS-like score: over 9.0
-# is critical, 7.0-8.9 high, 4.0-6.9 medium, 0.1-3.9 low.
-FIXED_SCORE = {
-    Severity.CRITICAL: 9.5,
-    Severity.HIGH: 8.0,
-    Severity.MEDIUM: 5.5,
-    Severity.LOW: 3.0,
-    Severity.INFO: 0.0,
-}
+# Said wherever a CVSS score would stand and the data holds none: no score is
+# made up from the severity (the Apache project's records carry none at all).
+NO_CVSS = "no CVSS in the data"
 
 
 def max_cvss(finding: Finding) -> float | None:
+    """The highest real CVSS score of the finding's known vulnerabilities, if any has one."""
     scores = [v.cvss_score for v in finding.vulnerabilities if v.cvss_score is not None]
     return max(scores) if scores else None
-
-
-def score(finding: Finding) -> float:
-    """The real CVSS score when the finding's vulnerabilities carry one, else by severity."""
-    cvss = max_cvss(finding)
-    return cvss if cvss is not None else FIXED_SCORE[finding.severity]

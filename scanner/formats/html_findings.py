@@ -56,6 +56,9 @@ class FindingView:
     text: TextBlock
     vulns: VulnBlock | None
     plan_rank: int | None
+    # The CVEs the distribution fixed in this package, one line each with the
+    # advisory that says so ("CVE-2024-6387: DSA-5724-1: fixed in ...").
+    fixed: str = ""
 
 
 # Up to this many findings each carries its rule's text and vulnerability table
@@ -168,6 +171,10 @@ def finding_views(result: ScanResult) -> list[FindingView]:
                 text=texts[id(f)],
                 vulns=vulns.get(id(f)),
                 plan_rank=plan_rank.get(f.fingerprint),
+                fixed="\n".join(
+                    f"{v.id}: {v.backport_evidence}".replace("\n", " ")
+                    for v in f.fixed_by_distribution
+                ),
             )
         )
     return views

@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 
 from scanner.assessment.notices import words
-from scanner.formats._text import endpoint, ordered
-from scanner.model import Assessment, ScanResult, Severity
+from scanner.formats._text import NO_CVSS, endpoint, max_cvss, ordered
+from scanner.model import Assessment, Finding, ScanResult, Severity
 
 TOP = 20
 TOP_STEPS = 3
@@ -80,6 +80,25 @@ def _plan_lines(assessment: Assessment) -> list[str]:
     return lines
 
 
+def _cvss_cell(finding: Finding) -> str:
+    """The worst real CVSS of a finding's known vulnerabilities, or that there is none."""
+    if not finding.vulnerabilities:
+        return "\u2013"
+    cvss = max_cvss(finding)
+    exploited = sum(v.exploited is not None for v in finding.vulnerabilities)
+    kev = f"; {exploited} exploited in the wild (CISA KEV)" if exploited else ""
+    return (f"{cvss:g}" if cvss is not None else NO_CVSS) + kev
+
+
+def _sources_line(result: ScanResult) -> str:
+    """What data the findings were judged with, and how old it is: one line."""
+    named = "; ".join(
+        f"{md_text(s.name)} as of {md_text(s.as_of or 'an unrecorded date')}"
+        for s in result.data_sources
+    )
+    return f"**Data:** {named} (coverage and updates in the full report)."
+
+
 class MarkdownFormatter:
     def format(self, result: ScanResult) -> str:
         findings = ordered(result.findings)
@@ -96,6 +115,8 @@ class MarkdownFormatter:
                 if result.selection
                 else []
             ),
+            *(["", f"Ports scanned: {md_text(result.port_choice)}."] if result.port_choice else []),
+            *(["", _sources_line(result)] if result.data_sources else []),
             "",
             "| " + " | ".join(s.value for s in severities) + " |",
             "|" + "---:|" * len(severities),
@@ -104,18 +125,24 @@ class MarkdownFormatter:
         if result.assessment is not None:
             lines += _trust_lines(result.assessment) + _plan_lines(result.assessment)
         if findings:
+            shown = findings[:TOP]
+            # A CVSS column only when a finding listed names known
+            # vulnerabilities: a misconfiguration has no CVSS to miss.
+            with_cvss = any(f.vulnerabilities for f in shown)
             lines += [
                 "",
-                "| Severity | Host | Finding | Rule |",
-                "|---|---|---|---|",
+                "| Severity | Host | Finding | Rule |" + (" CVSS |" if with_cvss else ""),
+                "|---|---|---|---|" + ("---|" if with_cvss else ""),
             ]
-            for finding in findings[:TOP]:
-                cells = (
+            for finding in shown:
+                cells = [
                     finding.severity.value,
                     md_text(endpoint(finding.host, finding.port)),
                     md_text(finding.title),
                     md_text(finding.rule_id),
-                )
+                ]
+                if with_cvss:
+                    cells.append(_cvss_cell(finding))
                 lines.append("| " + " | ".join(cells) + " |")
         more = len(findings) - TOP
         if more > 0:

@@ -3,9 +3,11 @@
 What GitHub code scanning needs beyond the schema: a `ruleId` stable across
 runs, `partialFingerprints` so an alert is matched between uploads, a location
 with `physicalLocation.artifactLocation.uri` and `region.startLine` on every
-result, and `security-severity` (a string score, 0.0-10.0) on each rule; each
-result carries its own `security-severity` too (the real CVSS score where its
-known vulnerabilities have one), since one rule's findings can differ. A
+result. `security-severity` (a string score, 0.0-10.0, which GitHub reads as
+CVSS) is the real CVSS score of a finding's known vulnerabilities, on the
+result and (the highest of its results) on the rule; where the data holds no
+CVSS, the property is left out rather than a score made up from the severity,
+and the finding still has its `level` and its `severity` property. A
 network finding has no file, so its artifact is a relative, repository-style
 path naming the endpoint (`host/127.0.0.10/tcp/80`): upload-sarif rejects URIs
 with a scheme it does not know (`tcp://...`). The host and port themselves are
@@ -21,8 +23,8 @@ from typing import Any
 from urllib.parse import quote
 
 from scanner import __version__
-from scanner.formats._text import endpoint, max_cvss, ordered, score
-from scanner.model import Finding, ScanResult, Severity
+from scanner.formats._text import NO_CVSS, endpoint, max_cvss, ordered
+from scanner.model import Finding, ScanResult, Severity, Vulnerability
 
 SCHEMA_URI = (
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -57,11 +59,11 @@ def _rule(rule_id: str, findings: list[Finding]) -> dict[str, Any]:
         "defaultConfiguration": {
             "level": _LEVEL[max((f.severity for f in findings), key=lambda s: s.rank)]
         },
-        "properties": {
-            "tags": tags,
-            "security-severity": f"{max(score(f) for f in findings):.1f}",
-        },
+        "properties": {"tags": tags},
     }
+    scored = [s for s in map(max_cvss, findings) if s is not None]
+    if scored:
+        rule["properties"]["security-severity"] = f"{max(scored):.1f}"
     if first.references and first.references[0].startswith(("https://", "http://")):
         rule["helpUri"] = first.references[0]
     return rule
@@ -77,7 +79,6 @@ def artifact_uri(finding: Finding) -> str:
 
 def _result(finding: Finding, rule_index: int) -> dict[str, Any]:
     properties: dict[str, Any] = {
-        "security-severity": f"{score(finding):.1f}",
         "severity": finding.severity.value,
         "confidence": finding.confidence.value,
         "category": finding.category,
@@ -89,12 +90,10 @@ def _result(finding: Finding, rule_index: int) -> dict[str, Any]:
         properties["notes"] = list(finding.notes)
     cvss = max_cvss(finding)
     if cvss is not None:
+        properties["security-severity"] = f"{cvss:.1f}"
         properties["cvss"] = cvss
-        properties["vulnerabilities"] = [
-            {"id": v.id, "cvss": v.cvss_score, "vector": v.cvss_vector}
-            for v in finding.vulnerabilities
-            if v.cvss_score is not None
-        ]
+    if finding.vulnerabilities:
+        properties["vulnerabilities"] = [_vulnerability(v) for v in finding.vulnerabilities]
     return {
         "ruleId": finding.rule_id,
         "ruleIndex": rule_index,
@@ -122,6 +121,23 @@ def _result(finding: Finding, rule_index: int) -> dict[str, Any]:
         "partialFingerprints": {FINGERPRINT_KEY: finding.fingerprint},
         "properties": properties,
     }
+
+
+def _vulnerability(vuln: Vulnerability) -> dict[str, Any]:
+    """One known vulnerability: its CVSS, or that the data has none, and KEV."""
+    item: dict[str, Any] = {"id": vuln.id, "severity": vuln.severity.value}
+    if vuln.cvss_score is not None:
+        item["cvss"] = vuln.cvss_score
+        item["vector"] = vuln.cvss_vector
+    else:
+        item["cvss"] = NO_CVSS
+    if vuln.exploited is not None:
+        item["knownExploited"] = {
+            "catalog": "CISA KEV",
+            "dateAdded": vuln.exploited.added,
+            "dueDate": vuln.exploited.due,
+        }
+    return item
 
 
 def _invocation(result: ScanResult) -> dict[str, Any]:

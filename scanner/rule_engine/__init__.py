@@ -4,7 +4,10 @@
 `rules/rule.schema.json`, file:line problems); `conditions` are the matchers
 a rule is built from; `rules` evaluates them against a host; `findings`
 builds a finding and its fingerprint; `backports` tells when a version may be
-a distribution build that carries backported fixes.
+a distribution build that carries backported fixes, and `judge`s each CVE of
+a package whose revision the banner shows by the distribution's advisory data
+(`advisories`); `exploited` marks the CVEs on CISA's Known Exploited
+Vulnerabilities catalogue.
 
 May import: `scanner.banners`, `scanner.model`, `scanner.support`. Never the
 probes, assessment, formats or anything above them.

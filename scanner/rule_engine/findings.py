@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from packaging.version import InvalidVersion, Version
 
 from scanner.banners.versions import BannerVersion
-from scanner.model import Confidence, Finding, Host, Service, Severity, Vulnerability
+from scanner.model import (
+    BackportVerdict,
+    Confidence,
+    Finding,
+    Host,
+    Service,
+    Severity,
+    Vulnerability,
+)
+from scanner.rule_engine.advisories import debian_version
+from scanner.rule_engine.backports import Judgement
 from scanner.rule_engine.conditions import MatchContext, Verdict
 
 if TYPE_CHECKING:
@@ -125,32 +136,151 @@ def _fixed_target(vulns: Sequence[Vulnerability], ctx: MatchContext) -> str:
     return str(max(candidates)) if candidates else ""
 
 
-def grouped_finding(
-    matched: Sequence[tuple[Rule, Verdict]], host: Host, service: Service, ctx: MatchContext
-) -> Finding:
-    """All known vulnerabilities of one product on one port, as one finding."""
-    vulns = sorted(
-        (rule.vulnerability for rule, _ in matched if rule.vulnerability is not None),
-        key=lambda v: (-v.severity.rank, -(v.cvss_score or 0.0), v.id),
+def _with_verdicts(
+    matched: Sequence[tuple[Rule, Verdict]], judged: Mapping[str, Judgement]
+) -> list[tuple[Rule, Vulnerability]]:
+    """Each rule's vulnerability, with the distribution's verdict on it if any."""
+    found = []
+    for rule, _ in matched:
+        vuln = rule.vulnerability
+        if vuln is None:
+            continue
+        judgement = judged.get(vuln.id)
+        if judgement is not None:
+            vuln = dataclasses.replace(
+                vuln, backport=judgement.verdict, backport_evidence=judgement.evidence
+            )
+        found.append((rule, vuln))
+    return sorted(
+        found, key=lambda rv: (-rv[1].severity.rank, -(rv[1].cvss_score or 0.0), rv[1].id)
     )
-    worst_rule = max((rule for rule, _ in matched), key=lambda r: r.severity.rank)
+
+
+def _distribution_confidence(
+    rules: Sequence[Rule], vulns: Sequence[Vulnerability], judged: Mapping[str, Judgement]
+) -> Confidence | None:
+    """The confidence the distribution's own data gives, when it settles every CVE
+    left: the rules' own when advisories confirm each, at most medium when a
+    changelog alone does; None when any is undecided (a backport may hide)."""
+    if not judged or any(v.backport is not BackportVerdict.VULNERABLE for v in vulns):
+        return None
+    confidence = min((rule.confidence for rule in rules), key=lambda c: c.rank)
+    if any(judged[v.id].weak for v in vulns) and confidence.rank > Confidence.MEDIUM.rank:
+        return Confidence.MEDIUM
+    return confidence
+
+
+def _package_fix(vulns: Sequence[Vulnerability], judged: Mapping[str, Judgement]) -> str:
+    """The distribution's package that fixes every CVE listed, and the advisory
+    naming it ("1:9.2p1-2+deb12u3 or later, from DSA-5724-1"); empty when a CVE
+    has no fixed package (undecided, or still open)."""
+    fixes = [judged[v.id] for v in vulns if v.id in judged and judged[v.id].fixed_version]
+    versions = [(debian_version(j.fixed_version), j) for j in fixes]
+    known = [(v, j) for v, j in versions if v is not None]
+    if not known or len(known) < len(vulns):
+        return ""
+    _, top = max(known, key=lambda vj: vj[0])
+    source = f", from {top.advisory}" if top.advisory else ""
+    return f"{top.fixed_version} or later{source}"
+
+
+def _reasons(undecided: Sequence[Vulnerability], shown: int = 3, ids: int = 5) -> str:
+    """Why each CVE is undecided, once per reason: a banner without revision
+    gives every CVE the same one."""
+    by_reason: dict[str, list[str]] = {}
+    for vuln in undecided:
+        by_reason.setdefault(vuln.backport_evidence, []).append(vuln.id)
+    parts = []
+    for reason, named in list(by_reason.items())[:shown]:
+        more = f" and {len(named) - ids} more" if len(named) > ids else ""
+        parts.append(f"{', '.join(named[:ids])}{more}: {reason}")
+    rest = sum(len(named) for named in list(by_reason.values())[shown:])
+    return "; ".join(parts) + (f"; {rest} more CVEs for other reasons" if rest else "")
+
+
+def grouped_finding(
+    matched: Sequence[tuple[Rule, Verdict]],
+    host: Host,
+    service: Service,
+    ctx: MatchContext,
+    judged: Mapping[str, Judgement] | None = None,
+) -> Finding | None:
+    """All known vulnerabilities of one product on one port, as one finding.
+
+    `judged` holds the distribution's verdict on each CVE when the service is
+    a distribution's package (`backports.judge`). A CVE the distribution fixed
+    leaves the finding for its `fixed_by_distribution` list; when it fixed
+    them all there is no finding (None). Severity, confidence, references and
+    the upgrade come from the CVEs that remain.
+    """
+    judged = judged or {}
+    ruled = _with_verdicts(matched, judged)
+    fixed = tuple(v for _, v in ruled if v.backport is BackportVerdict.FIXED)
+    remaining = [(r, v) for r, v in ruled if v.backport is not BackportVerdict.FIXED]
+    if not remaining:
+        return None
+    vulns = [v for _, v in remaining]
+    rules = [r for r, _ in remaining]
+    worst_rule = max(rules, key=lambda r: r.severity.rank)
     used_version = any(verdict.used_version for _, verdict in matched)
     _, notes = confidence_and_notes(worst_rule, ctx, used_version)
     # The least certain rule sets the group's confidence (a distribution build
-    # lowers every rule alike).
-    least_sure = min((rule for rule, _ in matched), key=lambda r: r.confidence.rank)
+    # lowers every rule alike), unless the distribution's data settles it.
+    least_sure = min(rules, key=lambda r: r.confidence.rank)
     confidence, _ = confidence_and_notes(least_sure, ctx, used_version)
+    settled = _distribution_confidence(rules, vulns, judged)
+    distro = ctx.product.version.distro or "the distribution"
+    if settled is not None:
+        confidence = settled
+        notes = [n for n in notes if n != _backport_note(ctx.product.version)] + [
+            f"{distro}'s own advisory data confirms that this package lacks the fix"
+            + ("es" if len(vulns) > 1 else "")
+            + ": see each vulnerability's evidence."
+        ]
+    undecided = [v for v in vulns if v.backport is BackportVerdict.UNDECIDED]
+    if undecided:
+        notes.append(f"Not settled by {distro}'s advisory data: {_reasons(undecided)}.")
+    if fixed:
+        notes.append(
+            f"{distro} fixed {len(fixed)} more known "
+            + ("vulnerability" if len(fixed) == 1 else "vulnerabilities")
+            + " of this version in this package: "
+            + ", ".join(v.id for v in fixed)
+            + " (listed as fixed by the distribution)."
+        )
     label = ctx.product.label or service.product or ctx.product.product
     version = ctx.product.version.raw
     count = len(vulns)
     noun = "vulnerability" if count == 1 else "vulnerabilities"
     top = vulns[0]
     scored = f", CVSS {top.cvss_score:g}" if top.cvss_score is not None else ""
-    fixed = _fixed_target(vulns, ctx)
-    upgrade = f"{label.split('/')[0]} {fixed} or later" if fixed else "a fixed release"
+    fixed_target = _fixed_target(vulns, ctx)
+    upgrade = (
+        f"{label.split('/')[0]} {fixed_target} or later" if fixed_target else "a fixed release"
+    )
+    package_fix = _package_fix(vulns, judged)
+    remediation = (
+        f"Install {distro}'s fixed package ({package_fix}) and restart the service, "
+        f"or upgrade to {upgrade}."
+        if package_fix
+        else f"Upgrade to {upgrade}, which fixes every vulnerability listed here "
+        "(or to your distribution's package that carries the fixes)."
+    )
     rule_id = f"{ctx.product.product}-known-vulnerabilities"
+    # The version evidence of a CVE that remains, not of one the distribution fixed.
+    left = {v.id for v in vulns}
     version_evidence = next(
-        (e for _, v in matched for e in v.evidence if e.startswith("version:")), ""
+        (
+            e
+            for rule, v in matched
+            if rule.vulnerability is not None and rule.vulnerability.id in left
+            for e in v.evidence
+            if e.startswith("version:")
+        ),
+        "",
+    )
+    verdicts = tuple(
+        f"{v.id}: {v.backport_evidence}" for v in vulns if v.backport is BackportVerdict.VULNERABLE
     )
     return Finding(
         rule_id=rule_id,
@@ -168,6 +298,7 @@ def grouped_finding(
                 service_evidence(service),
                 version_evidence,
                 "affected by: " + ", ".join(v.id for v in vulns),
+                *verdicts,
             )
             if e
         ),
@@ -176,14 +307,12 @@ def grouped_finding(
             f"affected by {count} known {noun}. Attackers scan for exactly these versions; "
             "public exploits exist for many of them."
         ),
-        remediation=(
-            f"Upgrade to {upgrade}, which fixes every vulnerability listed here "
-            "(or to your distribution's package that carries the fixes)."
-        ),
+        remediation=remediation,
         trust=worst_rule.trust,
         fingerprint=fingerprint(rule_id, host.address, service.protocol, service.port),
         category="vulnerability",
         references=tuple(dict.fromkeys(r for v in vulns for r in v.references))[:10],
         notes=tuple(notes),
         vulnerabilities=tuple(vulns),
+        fixed_by_distribution=fixed,
     )

@@ -16,6 +16,7 @@ import jsonschema
 
 from scanner.model import Confidence, Severity, TrustImpact, Vulnerability
 from scanner.rule_engine.conditions import ConditionError, build, service_conditions_in
+from scanner.rule_engine.exploited import known_exploited
 from scanner.rule_engine.rules import Escalation, Rule, RuleScope
 from scanner.support.resources import builtin_rules_dir, rule_schema_path
 from scanner.support.yaml_files import (
@@ -137,11 +138,23 @@ def _vulnerability(item: dict[str, Any]) -> Vulnerability | None:
         vendor_severity=raw.get("vendor_severity", ""),
         fixed_in=tuple(raw.get("fixed_in", ())),
         references=tuple(item["references"]),
+        # CISA's KEV catalogue, by the CVE id or an alias: only here are the
+        # aliases at hand (a Vulnerability does not keep them).
+        exploited=known_exploited(raw["id"], raw.get("aliases", ())),
     )
 
 
+# YAML files of the built-in rules directory that hold data, not rules: the
+# default scan's ports (scanner/discovery/ports.py).
+DATA_FILES = frozenset({"ports.yaml"})
+
+
 def rule_files(directory: Path) -> list[Path]:
-    return sorted(p for p in directory.rglob("*") if p.suffix in RULE_SUFFIXES and p.is_file())
+    found = (p for p in directory.rglob("*") if p.suffix in RULE_SUFFIXES and p.is_file())
+    builtin = directory.resolve() == builtin_rules_dir().resolve()
+    return sorted(
+        p for p in found if not (builtin and p.relative_to(directory).as_posix() in DATA_FILES)
+    )
 
 
 def lint(

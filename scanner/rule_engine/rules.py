@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 
 from scanner.banners.products import ProductVersion, identify_all, products_in_header
@@ -19,13 +19,18 @@ from scanner.model import (
     Vulnerability,
     address_key,
 )
+from scanner.rule_engine.advisories import AdvisoryData, builtin_advisories
 from scanner.rule_engine.backports import (
+    Judgement,
     ShippedVersions,
     attribute,
     builtin_shipped,
     host_distribution,
+    judge,
 )
 from scanner.rule_engine.conditions import Condition, MatchContext, Verdict
+from scanner.rule_engine.distributions import SupportState, supporting
+from scanner.rule_engine.exploited import marked
 from scanner.rule_engine.findings import fingerprint as fingerprint
 from scanner.rule_engine.findings import grouped_finding, rule_finding
 from scanner.support.progress import QUIET, Progress
@@ -75,16 +80,20 @@ def evaluate(
     rules: Sequence[Rule],
     shipped: ShippedVersions | None = None,
     progress: Progress = QUIET,
+    advisories: AdvisoryData | None = None,
 ) -> tuple[Finding, ...]:
     """Match every rule against every product of every service.
 
     One finding per rule and port, except known vulnerabilities: those of one
-    product on one port become a single finding that lists them all.
+    product on one port become a single finding that lists them all, each
+    weighed against the distribution's advisories when the service is a
+    distribution's package (`advisories`, default the built-in data).
     """
     by_port: dict[tuple[str, int | None], list[Observation]] = {}
     for obs in observations:
         by_port.setdefault((obs.host, obs.port), []).append(obs)
     distributions = shipped if shipped is not None else builtin_shipped()
+    advisory_data = advisories if advisories is not None else builtin_advisories()
     service_rules = [r for r in rules if r.scope is RuleScope.SERVICE]
     host_rules = [r for r in rules if r.scope is RuleScope.HOST]
     findings: list[Finding] = []
@@ -114,10 +123,54 @@ def evaluate(
                     if rule.vulnerability is not None:
                         vulnerable.append((rule, verdict))
                     else:
-                        findings.append(rule_finding(rule, host, service, ctx, verdict))
+                        found = rule_finding(rule, host, service, ctx, verdict)
+                        findings.append(_release_supported(found, ctx))
                 if vulnerable:
-                    findings.append(grouped_finding(vulnerable, host, service, ctx))
+                    judged = _judged(vulnerable, ctx, advisory_data)
+                    grouped = grouped_finding(vulnerable, host, service, ctx, judged)
+                    if grouped is not None:  # None: the distribution fixed every CVE
+                        # A CVE on CISA's KEV list: said, and the finding at least high.
+                        findings.append(marked(grouped))
     return tuple(sorted(_one_per_fingerprint(findings), key=finding_order))
+
+
+def _judged(
+    vulnerable: Sequence[tuple[Rule, Verdict]], ctx: MatchContext, data: AdvisoryData
+) -> dict[str, Judgement]:
+    """The distribution's verdict on each CVE, for a distribution's package."""
+    cves = [rule.vulnerability.id for rule, _ in vulnerable if rule.vulnerability is not None]
+    # nmap's extra info belongs to the service's own product, not to a component
+    # its banner names (`OpenSSL/1.0.2k` beside Apache).
+    own = ctx.product.label == ctx.service.product
+    return judge(ctx.product, cves, data, ctx.service.extrainfo if own else "")
+
+
+def _release_supported(finding: Finding, ctx: MatchContext) -> Finding:
+    """An upstream end of life is no emergency while the host's distribution
+    release ships this version and still patches it (Debian 12's nginx 1.22.1):
+    then it is a low finding that says so, and until when. A release past all
+    support keeps the finding, and is a finding of its own."""
+    if finding.category != "end-of-life" or ctx.product.version.distro is None:
+        return finding
+    known = supporting(ctx.host_observations)
+    if known is None:
+        return finding
+    release, state, evidence = known
+    patched = state in (SupportState.SUPPORTED, SupportState.EXTENDED)
+    if not patched or not release.startswith(ctx.product.version.distro.split(" ")[0]):
+        return finding
+    return replace(
+        finding,
+        severity=min(finding.severity, Severity.LOW, key=lambda s: s.rank),
+        title=f"{finding.title}, but {release} still patches its package",
+        evidence=(*finding.evidence, f"distribution support: {evidence}"),
+        notes=(
+            *finding.notes,
+            f"Upstream ended this branch, but {release} ships this version and still "
+            "fixes it in its own package: keep the package updated, and plan the move "
+            "to a newer release before the distribution's support ends.",
+        ),
+    )
 
 
 def _one_per_fingerprint(findings: Iterable[Finding]) -> list[Finding]:

@@ -716,3 +716,24 @@ def test_report_renders_a_part_of_a_scan_assessed_again(tmp_path: Path) -> None:
     assert part["selection"] == "hosts 10.1.0.0/16; findings high or worse"
     assert [f["rule_id"] for f in part["findings"]] == ["kept"]
     assert [h["host"] for h in part["assessment"]["hosts"]] == ["10.1.0.5"]
+
+
+@pytest.mark.parametrize("junk", ["http", "0", "8080-", "1-70000", "80;443", "", "9010-9000"])
+def test_junk_extra_ports_exit_2_with_one_line_before_nmap(junk: str) -> None:
+    # No nmap at all: the option is refused before nmap is looked for (exit 3).
+    run = trustscan(
+        "scan", "127.0.0.1", "--extra-ports", junk, env={"TRUSTSCAN_NMAP": "/nonexistent/nmap"}
+    )
+    assert run.code == 2, run.err
+    line = _one_error_line(run)
+    assert line.startswith("trustscan: error: --extra-ports: ")
+    assert "give port numbers and ranges from 1 to 65535" in line
+
+
+@requires_nmap
+def test_an_nmap_option_choosing_ports_is_refused_with_the_fix() -> None:
+    run = trustscan("scan", "127.0.0.1", "-p", "80", "--nmap-arg=--top-ports=100")
+    assert run.code == 2
+    line = _one_error_line(run)
+    assert "'--top-ports=100' chooses ports" in line
+    assert "--extra-ports PORTS" in line

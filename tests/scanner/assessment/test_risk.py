@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
 import pytest
 
-from scanner.assessment.inventory import Asset, Inventory
+from scanner import pipeline
+from scanner.assessment.inventory import Asset, Inventory, load_inventory
 from scanner.assessment.risk import (
     TIMES,
     assess,
+    assessed,
     data_factor,
     finding_risk,
     host_score,
     remediation_plan,
     risk_level,
 )
-from scanner.model import Confidence, Finding, ScanResult, Severity
+from scanner.model import Confidence, Finding, KnownExploited, ScanResult, Severity, Vulnerability
+from scanner.rule_engine.loader import load_rules
+from scanner.support.resources import builtin_rules_dir
 from tests.factories import make_finding, make_host, make_observation, make_result
+from tests.support import FIXTURES
 
 
 def test_severity_times_confidence_without_inventory() -> None:
@@ -221,3 +231,194 @@ def test_risk_levels(score: float, level: str) -> None:
 def test_a_confirmed_critical_weakness_alone_is_a_high_risk() -> None:
     finding = make_finding(severity=Severity.CRITICAL, confidence=Confidence.CONFIRMED)
     assert risk_level(finding_risk(finding).score).name == "high"
+
+
+# --- The plan: what attackers use comes first ----------------------------------
+
+TRAVERSAL = KnownExploited("2021-11-03", "2021-11-17", "Known", "2025.08.25")
+
+
+def _kev_finding(**overrides: Any) -> Finding:
+    """Apache 2.4.49's grouped CVEs, CVE-2021-41773 (on CISA's KEV list) first."""
+    fields: dict[str, Any] = {
+        "rule_id": "apache-httpd-known-vulnerabilities",
+        "host": "127.0.0.11",
+        "severity": Severity.CRITICAL,
+        "confidence": Confidence.HIGH,
+        "category": "vulnerability",
+        "remediation": "Upgrade to Apache httpd 2.4.51 or later.",
+        "vulnerabilities": (
+            Vulnerability("CVE-2021-41773", Severity.CRITICAL, exploited=TRAVERSAL),
+            Vulnerability("CVE-2021-40438", Severity.CRITICAL),
+        ),
+    }
+    fields.update(overrides)
+    return make_finding(**fields)
+
+
+def _plan(findings: tuple[Finding, ...], *assets: Asset) -> list[tuple[str, str]]:
+    result = make_result(hosts=(), findings=findings)
+    inventory = Inventory("assets.yaml", assets) if assets else None
+    return [(s.host, s.remediation) for s in assess(result, inventory).plan]
+
+
+def test_a_critical_kev_cve_comes_before_criticals_and_highs_that_score_higher() -> None:
+    kev = _kev_finding()
+    database = make_finding(
+        rule_id="postgres-open",
+        host="127.0.0.16",
+        port=5432,
+        severity=Severity.CRITICAL,
+        confidence=Confidence.CONFIRMED,
+        remediation="Bind PostgreSQL to localhost.",
+    )
+    cache = make_finding(
+        rule_id="redis-eol",
+        host="127.0.0.15",
+        port=6379,
+        severity=Severity.HIGH,
+        confidence=Confidence.CONFIRMED,
+        remediation="Move to a supported Redis branch.",
+    )
+    assets = (
+        Asset("marketing-site", address="127.0.0.11", internet_exposed=True),
+        Asset("customer-db", address="127.0.0.16", customer_records=1_000_000),
+        Asset("session-cache", address="127.0.0.15", customer_records=1_000_000),
+    )
+    result = make_result(hosts=(), findings=(database, cache, kev))
+    assessment = assess(result, Inventory("assets.yaml", assets))
+    scores = {r.fingerprint: r.score for r in assessment.findings}
+    # The score alone would rank the data stores first: records at stake.
+    assert scores[database.fingerprint] > scores[cache.fingerprint] > scores[kev.fingerprint]
+    assert [s.host for s in assessment.plan] == ["127.0.0.11", "127.0.0.16", "127.0.0.15"]
+    assert assessment.plan[0].severity is Severity.CRITICAL
+    assert assessment.plan[0].score == scores[kev.fingerprint]
+
+
+def test_within_a_severity_exploited_then_exposed_then_the_score() -> None:
+    high = {"severity": Severity.HIGH, "confidence": Confidence.CONFIRMED}
+    kev_exposed = _kev_finding(host="127.0.0.21", remediation="a", **high)
+    kev_inside = _kev_finding(host="127.0.0.22", remediation="b", **high)
+    exposed = make_finding(rule_id="x", host="127.0.0.23", remediation="c", **high)
+    rich = make_finding(rule_id="y", host="127.0.0.24", remediation="d", **high)
+    assets = (
+        Asset("kev-exposed", address="127.0.0.21", internet_exposed=True),
+        Asset("kev-inside", address="127.0.0.22"),
+        Asset("exposed", address="127.0.0.23", internet_exposed=True),
+        # The most records, the highest score, and still last: nothing says
+        # attackers use or reach it.
+        Asset("rich", address="127.0.0.24", customer_records=10**9),
+    )
+    findings = (rich, exposed, kev_inside, kev_exposed)
+    assert _plan(findings, *assets) == [
+        ("127.0.0.21", "a"),
+        ("127.0.0.22", "b"),
+        ("127.0.0.23", "c"),
+        ("127.0.0.24", "d"),
+    ]
+
+
+def test_severity_comes_before_exploited_and_exposed() -> None:
+    """A KEV CVE is at least high; a high KEV still waits behind any critical,
+    even an uncertain one on an unexposed host (the documented price)."""
+    kev_high = _kev_finding(severity=Severity.HIGH, confidence=Confidence.CONFIRMED)
+    critical = make_finding(
+        rule_id="old-apache",
+        host="127.0.0.30",
+        severity=Severity.CRITICAL,
+        confidence=Confidence.LOW,
+        remediation="Upgrade.",
+    )
+    medium_exposed = make_finding(
+        rule_id="header", host="127.0.0.11", port=443, remediation="Set the header."
+    )
+    assets = (Asset("site", address="127.0.0.11", internet_exposed=True),)
+    assert _plan((medium_exposed, kev_high, critical), *assets) == [
+        ("127.0.0.30", "Upgrade."),
+        ("127.0.0.11", kev_high.remediation),
+        ("127.0.0.11", "Set the header."),
+    ]
+
+
+def test_a_step_ranks_by_its_most_urgent_finding() -> None:
+    """One upgrade fixes a medium and the KEV critical: the step is critical and exploited."""
+    upgrade = "Upgrade to Apache httpd 2.4.51 or later."
+    outdated = make_finding(host="127.0.0.11", remediation=upgrade)
+    kev = _kev_finding(remediation=upgrade)
+    other = make_finding(
+        rule_id="postgres-open",
+        host="127.0.0.16",
+        port=5432,
+        severity=Severity.CRITICAL,
+        confidence=Confidence.CONFIRMED,
+        remediation="Bind PostgreSQL to localhost.",
+    )
+    plan = assess(make_result(hosts=(), findings=(outdated, other, kev))).plan
+    assert [(s.host, len(s.fingerprints)) for s in plan] == [("127.0.0.11", 2), ("127.0.0.16", 1)]
+    assert plan[0].severity is Severity.CRITICAL
+
+
+def test_without_an_inventory_nothing_is_exposed() -> None:
+    result = make_result(hosts=(), findings=(make_finding(host="127.0.0.11"),))
+    assert remediation_plan(result, assess(result).findings, exposed=()) == assess(result).plan
+
+
+def _demo_lab_result() -> ScanResult:
+    """The demo's scan, rebuilt from its own data: the recorded lab scan
+    (fixtures/nmap/demo-lab.xml, recorded at 127.0.5.x: the Apache and OpenSSH
+    targets) at the demo's addresses, judged by the built-in rules with the
+    demo's inventory, plus what the data-store probes find in the demo's open
+    Redis and PostgreSQL (open card data, plaintext passwords, the records
+    they counted), which no nmap XML can hold."""
+    xml = (FIXTURES / "nmap" / "demo-lab.xml").read_text(encoding="utf-8")
+    inventory = load_inventory(FIXTURES / "inventory" / "demo-assets.yaml")
+    with tempfile.TemporaryDirectory() as scratch:
+        moved = Path(scratch) / "demo-lab.xml"
+        moved.write_text(xml.replace("127.0.5.", "127.0.0."), encoding="utf-8")
+        scanned = pipeline.scan_nmap_xml(
+            moved, load_rules([builtin_rules_dir()]), ["builtin"], inventory
+        )
+    stores = [("127.0.0.15", 6379, "redis", 361), ("127.0.0.16", 5432, "postgresql", 890)]
+    found = tuple(
+        make_finding(
+            rule_id=rule_id,
+            host=host,
+            port=port,
+            service=service,
+            severity=Severity.CRITICAL,
+            confidence=Confidence.CONFIRMED,
+            category="exposure",
+            remediation=f"Protect the {service} store.",
+        )
+        for host, port, service, _ in stores
+        for rule_id in ("datastore-open-card-data", "datastore-plaintext-passwords")
+    )
+    counted = tuple(
+        make_observation(host=host, port=port, probe=service, key="store.records", value=str(n))
+        for host, port, service, n in stores
+    )
+    result = replace(
+        scanned,
+        findings=scanned.findings + found,
+        observations=scanned.observations + counted,
+    )
+    return assessed(result, inventory)
+
+
+def test_the_demo_plan_starts_with_cve_2021_41773() -> None:
+    result = _demo_lab_result()
+    assert result.assessment is not None
+    first = result.assessment.plan[0]
+    by_print = {f.fingerprint: f for f in result.findings}
+    assert first.host == "127.0.0.11"
+    assert first.system == "marketing-site (apache-2.4.49)"
+    cves = {v.id: v for fp in first.fingerprints for v in by_print[fp].vulnerabilities}
+    assert cves["CVE-2021-41773"].exploited is not None
+    # The data stores, the legacy shop and the CRM hold customer records and
+    # outscore it: by the score alone it was far down the plan (step 20 in the
+    # demo before this order).
+    scores = {r.fingerprint: r.score for r in result.assessment.findings}
+    assert sum(score > first.score for score in scores.values()) >= 8
+    # The other criticals follow, then the highs: the plan is in severity order.
+    ranks = [s.severity.rank for s in result.assessment.plan]
+    assert ranks == sorted(ranks, reverse=True)

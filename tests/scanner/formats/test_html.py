@@ -19,6 +19,7 @@ from scanner.formats.html_findings import INLINE_LIMIT
 from scanner.formats.html_text import link, money, money_about
 from scanner.model import (
     Confidence,
+    KnownExploited,
     Observation,
     ScanResult,
     Severity,
@@ -559,6 +560,40 @@ def test_finding_details_show_vulnerabilities_risk_factors_and_references() -> N
     ref = "https://httpd.apache.org/security/vulnerabilities_24.html"
     assert f'<a class="ext" href="{ref}" rel="noopener noreferrer">' in html
     assert '<a href="#p-2">plan step 2</a>' in html
+
+
+def test_a_vulnerability_without_cvss_says_so_and_a_kev_cve_says_it_is_exploited() -> None:
+    """The Apache project's records carry no CVSS: the table says so, no score is
+    shown, and a CVE on CISA's KEV list says since when attackers use it."""
+    kev = KnownExploited("2021-11-03", "2021-11-17", "Known", "2025.08.25")
+    vulns = (
+        Vulnerability(
+            "CVE-2021-41773", Severity.CRITICAL, vendor_severity="critical", exploited=kev
+        ),
+        Vulnerability("CVE-2021-40438", Severity.CRITICAL, vendor_severity="critical"),
+    )
+    result = _assessed()
+    findings = (replace(result.findings[0], vulnerabilities=vulns), *result.findings[1:])
+    html = _render(replace(result, findings=findings))
+    table = html[html.index('<table class="vulns">') :]
+    table = table[: table.index("</table>")]
+    assert table.count("<td>no CVSS in the data</td>") == 2
+    assert (
+        "<code>CVE-2021-41773</code><br><strong>exploited in the wild</strong> "
+        "(CISA KEV since 2021-11-03; fix due 2021-11-17)</td>"
+    ) in table
+    assert "<code>CVE-2021-40438</code></td>" in table
+
+
+def test_a_shared_vulnerability_list_without_cvss_says_so() -> None:
+    vuln = Vulnerability("CVE-2021-41773", Severity.CRITICAL)
+    findings = tuple(
+        make_finding(host=f"10.0.{i // 250}.{i % 250 + 1}", vulnerabilities=(vuln,))
+        for i in range(INLINE_LIMIT + 1)
+    )
+    html = _render(make_result(findings=findings))
+    assert "1 known vulnerabilities, no CVSS in the data: list v-0</a>" in html
+    assert "worst CVSS" not in html
 
 
 def test_many_findings_print_each_rule_text_and_vulnerability_list_once() -> None:

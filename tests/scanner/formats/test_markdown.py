@@ -10,7 +10,7 @@ import re
 from dataclasses import replace
 
 from scanner.formats import OutputFormat, formatter_for
-from scanner.model import ScanResult
+from scanner.model import KnownExploited, ScanResult, Severity, Vulnerability
 from tests.factories import (
     make_assessment,
     make_cost_estimate,
@@ -79,3 +79,32 @@ def test_hostile_text_renders_inert() -> None:
     assert len(_cells(row)) == 4  # the banner's `|` did not add a cell
     for raw in ("`", "*", "_", "["):
         assert re.search(r"(?<!\\)" + re.escape(raw), _cells(row)[2]) is None, raw
+
+
+def test_cvss_column_only_with_known_vulnerabilities() -> None:
+    """A finding that lists CVEs shows their worst real CVSS, or that the data
+    has none; without such findings the table has no CVSS column at all."""
+    kev = KnownExploited("2021-11-03", "2021-11-17", "Known", "2025.08.25")
+    apache = make_finding(
+        rule_id="apache-httpd-known-vulnerabilities",
+        severity=Severity.CRITICAL,
+        vulnerabilities=(
+            Vulnerability("CVE-2021-41773", Severity.CRITICAL, exploited=kev),
+            Vulnerability("CVE-2021-40438", Severity.CRITICAL),
+        ),
+    )
+    nginx = make_finding(
+        rule_id="nginx-known-vulnerabilities",
+        port=8080,
+        vulnerabilities=(Vulnerability("CVE-2099-0001", Severity.HIGH, 9.8, "CVSS:3.1/AV:N"),),
+    )
+    plain = make_finding(port=443)
+    text = _render(make_result(findings=(apache, nginx, plain)))
+    assert "| Severity | Host | Finding | Rule | CVSS |" in text
+    cvss = {_cells(r)[3]: _cells(r)[4] for r in _rows(text) if len(_cells(r)) == 5}
+    assert cvss["apache-httpd-known-vulnerabilities"] == (
+        "no CVSS in the data; 1 exploited in the wild (CISA KEV)"
+    )
+    assert cvss["nginx-known-vulnerabilities"] == "9.8"
+    assert cvss["apache-httpd-outdated"] == "\u2013"
+    assert "CVSS" not in _render(make_result(findings=(plain,)))

@@ -15,7 +15,7 @@ import jsonschema
 import pytest
 
 from scanner.formats import OutputFormat, formatter_for
-from scanner.model import ScanResult, Severity, Vulnerability
+from scanner.model import KnownExploited, ScanResult, Severity, Vulnerability
 from tests.factories import make_finding, make_result
 from tests.scanner.formats.support import HOSTILE, assert_golden, hostile_result
 
@@ -56,7 +56,8 @@ def test_every_result_has_what_github_code_scanning_needs() -> None:
     rules = run["tool"]["driver"]["rules"]
     assert [r["id"] for r in rules] == sorted({f.rule_id for f in result.findings})
     for rule in rules:
-        assert 0.0 <= float(rule["properties"]["security-severity"]) <= 10.0
+        # No finding here has a CVSS: no score is made up for GitHub to read.
+        assert "security-severity" not in rule["properties"]
     assert len(run["results"]) == len(result.findings)
     for res in run["results"]:
         assert rules[res["ruleIndex"]]["id"] == res["ruleId"]
@@ -70,25 +71,27 @@ def test_every_result_has_what_github_code_scanning_needs() -> None:
 
 
 @pytest.mark.parametrize(
-    ("severity", "level", "score"),
+    ("severity", "level"),
     [
-        (Severity.CRITICAL, "error", "9.5"),
-        (Severity.HIGH, "error", "8.0"),
-        (Severity.MEDIUM, "warning", "5.5"),
-        (Severity.LOW, "note", "3.0"),
-        (Severity.INFO, "note", "0.0"),
+        (Severity.CRITICAL, "error"),
+        (Severity.HIGH, "error"),
+        (Severity.MEDIUM, "warning"),
+        (Severity.LOW, "note"),
+        (Severity.INFO, "note"),
     ],
 )
-def test_level_and_security_severity_follow_severity(
-    severity: Severity, level: str, score: str
-) -> None:
+def test_level_follows_severity_and_no_score_is_made_up(severity: Severity, level: str) -> None:
     log = json.loads(_render(make_result(findings=(make_finding(severity=severity),))))
+    _validate(log)
     (run,) = log["runs"]
-    assert run["results"][0]["level"] == level
-    assert run["tool"]["driver"]["rules"][0]["properties"]["security-severity"] == score
+    (res,) = run["results"]
+    assert res["level"] == level
+    assert res["properties"]["severity"] == severity.value
+    assert "security-severity" not in res["properties"]
+    assert "security-severity" not in run["tool"]["driver"]["rules"][0]["properties"]
 
 
-def test_a_real_cvss_score_wins_over_the_severity_map() -> None:
+def test_the_real_cvss_score_is_the_security_severity() -> None:
     vulns = (
         Vulnerability("CVE-2021-41773", Severity.HIGH, 7.5, "CVSS:3.1/AV:N"),
         Vulnerability("CVE-2021-42013", Severity.CRITICAL, 9.8, "CVSS:3.1/AV:N"),
@@ -101,8 +104,40 @@ def test_a_real_cvss_score_wins_over_the_severity_map() -> None:
     assert run["tool"]["driver"]["rules"][0]["properties"]["security-severity"] == "9.8"
     properties = run["results"][0]["properties"]
     assert properties["cvss"] == 9.8
-    assert [v["id"] for v in properties["vulnerabilities"]] == ["CVE-2021-41773", "CVE-2021-42013"]
     assert properties["security-severity"] == "9.8"
+    assert [(v["id"], v["cvss"]) for v in properties["vulnerabilities"]] == [
+        ("CVE-2021-41773", 7.5),
+        ("CVE-2021-42013", 9.8),
+        ("CVE-0000-0000", "no CVSS in the data"),
+    ]
+
+
+def test_known_vulnerabilities_without_cvss_have_no_security_severity() -> None:
+    """The Apache project's records carry no CVSS: none is shown, and none invented."""
+    kev = KnownExploited("2021-11-03", "2021-11-17", "Known", "2025.08.25")
+    vulns = (
+        Vulnerability(
+            "CVE-2021-41773", Severity.CRITICAL, vendor_severity="critical", exploited=kev
+        ),
+        Vulnerability("CVE-2021-40438", Severity.CRITICAL, vendor_severity="critical"),
+    )
+    finding = make_finding(severity=Severity.CRITICAL, vulnerabilities=vulns)
+    log = json.loads(_render(make_result(findings=(finding,))))
+    _validate(log)
+    (run,) = log["runs"]
+    assert "security-severity" not in run["tool"]["driver"]["rules"][0]["properties"]
+    (res,) = run["results"]
+    properties = res["properties"]
+    assert "security-severity" not in properties
+    assert "cvss" not in properties
+    assert res["level"] == "error"
+    assert [v["cvss"] for v in properties["vulnerabilities"]] == ["no CVSS in the data"] * 2
+    assert properties["vulnerabilities"][0]["knownExploited"] == {
+        "catalog": "CISA KEV",
+        "dateAdded": "2021-11-03",
+        "dueDate": "2021-11-17",
+    }
+    assert "knownExploited" not in properties["vulnerabilities"][1]
 
 
 def test_each_result_has_its_own_security_severity() -> None:
@@ -119,7 +154,7 @@ def test_each_result_has_its_own_security_severity() -> None:
         for r in run["results"]
     }
     assert by_port["host/127.0.0.10/tcp/443"]["security-severity"] == "7.5"
-    assert by_port["host/127.0.0.10/tcp/80"]["security-severity"] == "5.5"  # medium, no CVSS
+    assert "security-severity" not in by_port["host/127.0.0.10/tcp/80"]  # medium, no CVSS
 
 
 def test_an_ipv6_host_level_finding_has_a_relative_uri() -> None:

@@ -29,11 +29,11 @@ Report = Callable[[str, int, ProbeContext], StoreReport]
 
 
 class Listener:
-    """A TCP listener on `address` (any free port) that hands each connection
-    to `serve` on a thread of its own, from `start()` until `stop()`."""
+    """A TCP listener on `address` (any free port, or `port`) that hands each
+    connection to `serve` on a thread of its own, from `start()` until `stop()`."""
 
-    def __init__(self, address: str, serve: Handler) -> None:
-        self._socket = socket.create_server((address, 0))
+    def __init__(self, address: str, serve: Handler, port: int = 0) -> None:
+        self._socket = socket.create_server((address, port))
         self._socket.settimeout(0.1)  # close() does not wake a blocked accept()
         self.address, self.port = self._socket.getsockname()[:2]
         self._serve = serve

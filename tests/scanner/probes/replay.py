@@ -111,13 +111,13 @@ class MongoReplay:
     garbage: bytes | None = None
     overrides: Mapping[str, dict[str, Any]] = field(default_factory=dict)
     seen: list[dict[str, Any]] = field(default_factory=list)  # every command, decoded
-    port: int = 0
+    port: int = 0  # 0: any free port; the one listened on after construction
 
     def __post_init__(self) -> None:
         self._replies: dict[str, list[dict[str, Any]]] = {}
         for path in sorted(MONGODB_FIXTURES.glob("*.json")):
             self._replies[path.stem] = _load(path)
-        self._listener = Listener(self.address, self._serve)
+        self._listener = Listener(self.address, self._serve, self.port)
         self.port = self._listener.port
         self._stop = self._listener.stopping
 
