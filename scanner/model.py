@@ -218,6 +218,25 @@ class Vulnerability:
     backport_evidence: str = ""
 
 
+class BaselineState(str, Enum):
+    """A finding against the baseline it is compared with (SARIF's baselineState)."""
+
+    NEW = "new"  # not in the baseline
+    UNCHANGED = "unchanged"  # in the baseline, the same
+    CHANGED = "changed"  # in the baseline; its severity, confidence or CVE list moved
+
+
+@dataclass(frozen=True)
+class Acceptance:
+    """A risk the team accepted for a finding, from an accepted-risks file."""
+
+    owner: str
+    expires: str  # ISO date; after it the acceptance no longer counts
+    reason: str
+    source: str  # the entry: FILE:LINE
+    expired: bool = False
+
+
 @dataclass(frozen=True)
 class Finding:
     rule_id: str
@@ -240,6 +259,12 @@ class Finding:
     # CVEs of the same group that the distribution fixed by a backport: not
     # part of the finding, listed with their advisory so the reader sees why.
     fixed_by_distribution: tuple[Vulnerability, ...] = ()
+    # What the finding is about beyond its rule and port, for its fingerprint:
+    # the product for version findings (`apache-httpd`), else "".
+    subject: str = ""
+    # Set when the result was compared with a baseline, or an accepted-risks file.
+    baseline: BaselineState | None = None
+    accepted: Acceptance | None = None
 
 
 @dataclass(frozen=True)
@@ -251,6 +276,32 @@ class DataSource:
     as_of: str
     coverage: str
     update: str = ""
+
+
+@dataclass(frozen=True)
+class BaselineComparison:
+    """This result against an earlier one: what is new, changed, fixed."""
+
+    source: str  # the baseline: a file, or a run of the history
+    taken: str  # when the baseline's scan finished
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    # In the baseline, its host scanned again, no longer found.
+    fixed: tuple[Finding, ...] = ()
+    # In the baseline, its host not scanned this time: nothing is known of it.
+    not_rescanned: tuple[Finding, ...] = ()
+
+
+@dataclass(frozen=True)
+class AcceptanceCheck:
+    """What an accepted-risks file did for this result."""
+
+    source: str  # the file
+    checked_on: str  # the day expiry was judged on (ISO date)
+    accepted: int = 0  # findings accepted, still valid
+    expired: tuple[str, ...] = ()  # entries past their date that matched: FILE:LINE and what
+    stale: tuple[str, ...] = ()  # entries that matched nothing: FILE:LINE and what
 
 
 @dataclass(frozen=True)
@@ -438,6 +489,8 @@ class ScanResult:
     port_choice: str = ""
     # The advisory and exploit data behind the findings, with dates and coverage.
     data_sources: tuple[DataSource, ...] = ()
+    baseline: BaselineComparison | None = None
+    acceptance: AcceptanceCheck | None = None
 
     def severity_counts(self) -> dict[Severity, int]:
         counts = dict.fromkeys(Severity, 0)

@@ -20,11 +20,12 @@ from scanner.support.json_files import load_json
 # 1.3: ScanResult.selection (a report of a part of a scan).
 # 1.4: backport verdicts, known-exploited CVEs, CVEs fixed by the distribution,
 #      the ports' choice and the data sources.
-SCHEMA_VERSION = "1.4"
+# 1.5: finding subjects, the baseline comparison, accepted risks.
+SCHEMA_VERSION = "1.5"
 # Every version this code reads: each minor version only added fields with
 # defaults, so older results decode into today's model. A result is written
 # back as SCHEMA_VERSION, never under the label it was read with.
-READ_VERSIONS = ("1.0", "1.1", "1.2", "1.3", "1.4")
+READ_VERSIONS = ("1.0", "1.1", "1.2", "1.3", "1.4", "1.5")
 _MAX_RESULT_BYTES = 512 * 1024 * 1024
 _VERSION = re.compile(r"([0-9]{1,6})\.([0-9]{1,6})")
 

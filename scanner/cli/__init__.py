@@ -1,0 +1,39 @@
+"""The trustscan command line: parse, delegate, set exit codes; no logic here.
+
+`group` holds the command group and turns trustscan's errors into one line;
+each command lives in a module of its own (`scan`, `report`, `rules`);
+`options` holds the options several commands share and `finish` what every
+command does with its result. Only `scanner.__main__` and the console script
+import this package.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from scanner.cli import report, rules, scan
+from scanner.cli.group import cli
+from scanner.support import signals
+
+__all__ = ["cli", "main", "report", "rules", "scan"]
+
+
+class _OneLine(logging.Formatter):
+    """`trustscan: warning: ...`, like the error lines."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return f"trustscan: {record.levelname.lower()}: {record.getMessage()}"
+
+
+def main() -> None:
+    signals.install()
+    # Warnings (a credentials file others can read, progress that cannot be
+    # saved) go to stderr as one line each, also with --quiet.
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_OneLine())
+    log = logging.getLogger("trustscan")
+    log.addHandler(handler)
+    log.setLevel(logging.WARNING)
+    log.propagate = False
+    cli(prog_name="trustscan")

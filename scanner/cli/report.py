@@ -1,0 +1,87 @@
+"""`trustscan report`: any format again from a saved result, or a part of it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from scanner.assessment.trust import CostBasis, saved_cost
+from scanner.cli.finish import finish
+from scanner.cli.group import cli
+from scanner.cli.options import (
+    Outputs,
+    cost_options,
+    inventory_of,
+    inventory_option,
+    output_options,
+)
+from scanner.model import Severity
+from scanner.outputs.files import refuse_overwrites
+from scanner.outputs.progress import TerminalProgress, wants_progress
+from scanner.support.progress import QUIET
+
+
+@cli.command()
+@click.argument("result_file", type=click.Path(path_type=Path, dir_okay=False))
+@inventory_option
+@cost_options
+@output_options
+@click.option(
+    "--host",
+    "hosts",
+    multiple=True,
+    metavar="ADDR|CIDR|NAME",
+    help="Report only on these hosts (repeatable): a part of a large scan, assessed again.",
+)
+@click.option(
+    "--min-severity",
+    type=click.Choice([s.value for s in Severity]),
+    help="Report only findings of this severity or worse.",
+)
+@click.option("-q", "--quiet", is_flag=True)
+def report(
+    result_file: Path,
+    inventory_file: Path | None,
+    cost: CostBasis | None,
+    outputs: Outputs,
+    hosts: tuple[str, ...],
+    min_severity: str | None,
+    quiet: bool,
+) -> None:
+    """Render reports from a saved ScanResult JSON file; with --inventory or a
+    --cost-* option, the risk and customer-trust assessment is computed again,
+    and so it is for a part of the scan (--host, --min-severity)."""
+    from scanner.assessment.risk import assessed
+    from scanner.assessment.selection import narrowed, selection
+    from scanner.result_io import read
+
+    if not outputs.paths:
+        raise click.UsageError(
+            "name an output: --format FMT (repeatable), or -o report.html, --json, --sarif, "
+            "--junit and/or --markdown"
+        )
+    refuse_overwrites(
+        outputs.paths, [("the scan result", result_file), ("the inventory", inventory_file)]
+    )
+    chosen = selection(hosts, min_severity)
+    inventory = inventory_of(inventory_file)
+    result = read(result_file)
+    saved = result.assessment
+    again = cost is not None or not chosen.empty
+    if again and inventory is None and saved is not None and saved.inventory_source:
+        why = "with the --cost-* options" if cost is not None else "to assess the part you chose"
+        raise click.UsageError(
+            f"this result was assessed with the inventory {saved.inventory_source}: "
+            f"give --inventory again {why}"
+        )
+    if not chosen.empty:
+        result = narrowed(result, chosen)
+    if inventory is not None or again or saved is None:
+        result = assessed(result, inventory, cost or saved_cost(saved))
+    progress = TerminalProgress() if wants_progress(quiet) else None
+    try:
+        finish(result, outputs, quiet, progress=progress if progress is not None else QUIET)
+    finally:
+        if progress is not None:
+            progress.close()
