@@ -26,6 +26,7 @@ document.documentElement.classList.add("js");
           host: d.host,
           rule: d.rule,
           cat: d.cat,
+          bl: d.bl || "",
           ho: +d.ho,
           ro: +d.ro,
           to: +d.to,
@@ -46,6 +47,8 @@ document.documentElement.classList.add("js");
       host: $("fc-host").value,
       rule: $("fc-rule").value,
       cat: $("fc-cat").value,
+      // Only a result compared with a baseline has this filter.
+      bl: $("fc-bl") ? $("fc-bl").value : "",
       q: $("fc-q").value.trim().toLowerCase(),
     };
   }
@@ -56,6 +59,7 @@ document.documentElement.classList.add("js");
     if (c.host && r.host !== c.host) return false;
     if (c.rule && r.rule !== c.rule) return false;
     if (c.cat && r.cat !== c.cat) return false;
+    if (c.bl && r.bl !== c.bl) return false;
     if (c.q) {
       if (r.text === null) {
         r.text = r.el.textContent.toLowerCase();
@@ -148,7 +152,9 @@ document.documentElement.classList.add("js");
   }
 
   function reset() {
-    for (const id of ["fc-sev", "fc-host", "fc-rule", "fc-cat", "fc-q"]) $(id).value = "";
+    for (const id of ["fc-sev", "fc-host", "fc-rule", "fc-cat", "fc-bl", "fc-q"]) {
+      if ($(id)) $(id).value = "";
+    }
     filter();
   }
 
@@ -172,8 +178,8 @@ document.documentElement.classList.add("js");
       for (const button of document.querySelectorAll(".tg")) {
         button.setAttribute("aria-expanded", "false");
       }
-      for (const id of ["fc-sev", "fc-host", "fc-rule", "fc-cat"]) {
-        $(id).addEventListener("change", filter);
+      for (const id of ["fc-sev", "fc-host", "fc-rule", "fc-cat", "fc-bl"]) {
+        if ($(id)) $(id).addEventListener("change", filter);
       }
       $("fc-q").addEventListener("input", () => {
         clearTimeout(typing);

@@ -239,6 +239,16 @@ class Acceptance:
 
 @dataclass(frozen=True)
 class Finding:
+    """A weakness one rule found on one port (or host), with its evidence.
+
+    `fingerprint` names what the finding is about, stable across scans: 24 hex
+    digits of the SHA-256 of its rule id, its host's identity (the
+    inventory's system name, as `system:NAME`, when the inventory names the
+    host alone; else its address), its protocol and port, and its subject
+    (the product of a version finding). Never the version, the title, the
+    severity or the CVE list, which a fix or new advice changes: a baseline
+    comparison, SARIF's partialFingerprints and accepted risks key on it."""
+
     rule_id: str
     title: str
     severity: Severity
@@ -251,6 +261,8 @@ class Finding:
     description: str
     remediation: str
     trust: TrustImpact
+    # Stable across scans: see the class docstring (and
+    # `scanner.rule_engine.findings.fingerprint`, the one place it is made).
     fingerprint: str
     category: str = ""
     references: tuple[str, ...] = ()
@@ -260,9 +272,11 @@ class Finding:
     # part of the finding, listed with their advisory so the reader sees why.
     fixed_by_distribution: tuple[Vulnerability, ...] = ()
     # What the finding is about beyond its rule and port, for its fingerprint:
-    # the product for version findings (`apache-httpd`), else "".
+    # the product a version finding judged (`apache-httpd`, or the `openssl`
+    # its banner names beside it), else "".
     subject: str = ""
-    # Set when the result was compared with a baseline, or an accepted-risks file.
+    # Set when the result was compared with a baseline (`--baseline`, `diff`),
+    # or an accepted-risks file.
     baseline: BaselineState | None = None
     accepted: Acceptance | None = None
 
@@ -287,9 +301,12 @@ class BaselineComparison:
     new: int = 0
     changed: int = 0
     unchanged: int = 0
-    # In the baseline, its host scanned again, no longer found.
+    # In the baseline, no longer found, and this scan looked: its host
+    # answered and its port was probed (see `scanner.assessment.baseline`).
     fixed: tuple[Finding, ...] = ()
-    # In the baseline, its host not scanned this time: nothing is known of it.
+    # In the baseline, its host or port not scanned this time (not a target,
+    # no answer, the port not probed or its probe failed): nothing is known
+    # of it, and it is never counted as fixed.
     not_rescanned: tuple[Finding, ...] = ()
 
 

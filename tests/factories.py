@@ -85,8 +85,8 @@ def make_trust(**overrides: Any) -> TrustImpact:
 def make_finding(**overrides: Any) -> Finding:
     """A medium finding on the default host's port 80.
 
-    The fingerprint is computed from rule id, host, protocol and port unless
-    it is given, so overriding any of those keeps it consistent.
+    The fingerprint is computed from rule id, host, protocol, port and
+    subject unless it is given, so overriding any of those keeps it consistent.
     """
     fields: dict[str, Any] = {
         "rule_id": "apache-httpd-outdated",
@@ -108,7 +108,11 @@ def make_finding(**overrides: Any) -> Finding:
     fields.update(overrides)
     if "fingerprint" not in fields:
         fields["fingerprint"] = fingerprint(
-            fields["rule_id"], fields["host"], fields["protocol"], fields["port"]
+            fields["rule_id"],
+            fields["host"],
+            fields["protocol"],
+            fields["port"],
+            fields.get("subject", ""),
         )
     return Finding(**fields)
 

@@ -47,6 +47,7 @@ def test_wheel_contains_rules_templates_and_licence(wheel: Path) -> None:
     assert "scanner/_data/reports/report.html.j2" in names
     assert "scanner/_data/reports/report.css" in names
     assert "scanner/_data/reports/scan-result.schema.json" in names
+    assert "scanner/_data/reports/accept.schema.json" in names  # --accept files
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
     metadata = next(n for n in names if n.endswith(".dist-info/METADATA"))
     text = zipfile.ZipFile(wheel).read(metadata).decode()

@@ -70,8 +70,9 @@ The customer-trust summary (data, customers, duties, cost, notices) is
 
 from __future__ import annotations
 
+import ipaddress
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 
@@ -89,6 +90,7 @@ from scanner.model import (
     Severity,
     address_key,
 )
+from scanner.rule_engine.findings import rekeyed, system_identity
 
 MAX_SCORE = 100.0
 TIMES = "\u00d7"  # the multiplication sign in factor labels
@@ -223,8 +225,60 @@ def assess(
 def assessed(
     result: ScanResult, inventory: Inventory | None = None, cost: CostBasis = DEFAULT_COST
 ) -> ScanResult:
-    """The result with its assessment (re)computed."""
+    """The result with its assessment (re)computed.
+
+    With an inventory, the findings are first keyed by their host's identity
+    (`host_identities`), so that a system keeps its findings' fingerprints
+    when its address changes; the risk scores, the plan and the customer-trust
+    summary are then keyed by those fingerprints."""
+    if inventory is not None:
+        identity = host_identities(result, inventory)
+        result = replace(
+            result,
+            findings=tuple(rekeyed(f, identity.get(f.host, f.host)) for f in result.findings),
+        )
     return replace(result, assessment=assess(result, inventory, cost))
+
+
+_PATTERN = frozenset("*?[")
+
+
+def _one_host(asset: Asset) -> bool:
+    """Whether the asset stands for one host: an address, a one-address
+    network, or a host name that is not a pattern."""
+    if asset.address:
+        return True
+    if asset.cidr:
+        try:
+            network = ipaddress.ip_network(asset.cidr, strict=False)
+        except ValueError:
+            return False
+        return network.num_addresses == 1
+    return bool(asset.hostname) and not _PATTERN & set(asset.hostname)
+
+
+def host_identities(result: ScanResult, inventory: Inventory) -> dict[str, str]:
+    """The hosts keyed by their system, by address (the others by their address).
+
+    The inventory's system name (`system:NAME`) when the asset that matches
+    the host stands for that one host: an address, a one-address CIDR or a
+    literal host name, and no other asset has the same system name. Else the
+    address: a network or a name pattern covers several hosts, whose findings
+    would otherwise share fingerprints. The rule depends on the inventory
+    alone, never on which hosts a scan reached, so an unchanged lab keys the
+    same; and should two hosts of one result still claim one system (two
+    addresses answering to one literal name), both keep their addresses."""
+    systems = Counter(a.system for a in inventory.assets)
+    names: dict[str, tuple[str, ...]] = {h.address: h.hostnames for h in result.hosts}
+    for finding in result.findings:
+        names.setdefault(finding.host, ())
+    claimed: dict[str, str] = {}
+    for address, hostnames in names.items():
+        asset = inventory.lookup(address, hostnames)
+        if asset is not None and systems[asset.system] == 1 and _one_host(asset):
+            claimed[address] = system_identity(asset.system)
+    shared = Counter(claimed.values())
+    return {address: identity for address, identity in claimed.items() if shared[identity] == 1}
 
 
 def is_exploited(finding: Finding) -> bool:

@@ -1,10 +1,10 @@
 """The trustscan command line: parse, delegate, set exit codes; no logic here.
 
 `group` holds the command group and turns trustscan's errors into one line;
-each command lives in a module of its own (`scan`, `report`, `rules`);
-`options` holds the options several commands share and `finish` what every
-command does with its result. Only `scanner.__main__` and the console script
-import this package.
+each command lives in a module of its own (`scan`, `report`, `rules`, `diff`);
+`options` holds the options several commands share (`baseline` the
+`--baseline` option) and `finish` what every command does with its result.
+Only `scanner.__main__` and the console script import this package.
 """
 
 from __future__ import annotations
@@ -12,11 +12,16 @@ from __future__ import annotations
 import logging
 import sys
 
-from scanner.cli import report, rules, scan
+from scanner.cli import diff, report, rules, scan
+from scanner.cli.config import configurable
 from scanner.cli.group import cli
 from scanner.support import signals
 
-__all__ = ["cli", "main", "report", "rules", "scan"]
+__all__ = ["cli", "diff", "main", "report", "rules", "scan"]
+
+# --config FILE and TRUSTSCAN_<OPTION> for the commands a scheduled job runs
+# (`scanner.cli.config`), once every option is declared.
+configurable(scan.scan, scan.local, report.report)
 
 
 class _OneLine(logging.Formatter):

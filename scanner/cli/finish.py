@@ -1,5 +1,6 @@
-"""How a command hands its result back: the outputs written, the summary
-line, the exit code; and what an interrupted scan kept."""
+"""How a command hands its result back: the outputs written (or the findings
+table, when none was asked for), the summary and coverage lines on stderr,
+the exit code (`outputs.gate`); and what an interrupted scan kept."""
 
 from __future__ import annotations
 
@@ -12,14 +13,15 @@ from scanner.cli.options import (
 )
 from scanner.discovery.checkpoint import saved_batches
 from scanner.model import ScanResult
+from scanner.outputs.coverage import coverage_lines
 from scanner.outputs.files import write_outputs
-from scanner.outputs.gate import exceeds
+from scanner.outputs.gate import verdict
 from scanner.outputs.progress import TerminalProgress
 from scanner.outputs.summary import summary_line
+from scanner.outputs.table import findings_table
 from scanner.support import signals
+from scanner.support.exit_codes import ExitCode
 from scanner.support.progress import QUIET, Progress
-
-EXIT_FINDINGS = 1
 
 
 def finish(
@@ -28,16 +30,30 @@ def finish(
     quiet: bool,
     checkpoint: Path | None = None,
     progress: Progress = QUIET,
+    table: bool = True,
 ) -> None:
-    written = write_outputs(result, outputs.paths, outputs.fail_on, progress)
+    """`table`: print the findings table when no output was asked for (a
+    command with a table of its own, as `diff` has, says False)."""
+    written = write_outputs(result, outputs.plan, outputs.gate, progress, outputs.sarif_category)
     if isinstance(progress, TerminalProgress):
         progress.close()  # the summary goes on a line of its own
     if checkpoint is not None:
         checkpoint.unlink(missing_ok=True)  # the result is safely on disk now
+    if table and outputs.plan.table:
+        click.echo(findings_table(result), nl=False)
+    # Standard output carries only what was asked for (a report, the table);
+    # what the run says about itself goes to stderr, so `--json - | jq` works.
+    decided = verdict(result, outputs.gate)
     if not quiet:
-        click.echo(summary_line(result, written))
-    if exceeds(result, outputs.fail_on):
-        click.get_current_context().exit(EXIT_FINDINGS)
+        click.echo(summary_line(result, written), err=True)
+    # Even with --quiet an exit 4 says why: unlike a tripped gate, it asks the
+    # user to decide (scan again, or --allow-incomplete).
+    if not quiet or decided.code is ExitCode.INCOMPLETE:
+        for line in [*coverage_lines(result), decided.line()]:
+            if line:
+                click.echo(line, err=True)
+    if decided.code is not ExitCode.PASSED:
+        click.get_current_context().exit(decided.code)
 
 
 def interrupted(exc: KeyboardInterrupt, checkpoint: Path | None) -> None:

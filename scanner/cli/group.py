@@ -10,6 +10,7 @@ import click
 from scanner import __version__
 from scanner.support import signals
 from scanner.support.errors import TrustscanError
+from scanner.support.exit_codes import exit_code_help
 
 
 class _Group(click.Group):
@@ -26,7 +27,11 @@ class _Group(click.Group):
             ctx.exit(signals.exit_code(exc))
 
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=_Group,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    epilog=exit_code_help(),
+)
 @click.version_option(__version__, prog_name="trustscan")
 def cli() -> None:
     """Audit hosts for what breaks customer trust: outdated servers, missing

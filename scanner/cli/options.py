@@ -13,8 +13,8 @@ import click
 from scanner.assessment.inventory import Inventory, load_inventory
 from scanner.assessment.trust import DEFAULT_COST, cost_basis
 from scanner.formats import DEFAULT_FILE_NAMES, OutputFormat
-from scanner.outputs.files import prepare_outputs
-from scanner.outputs.gate import FailOn
+from scanner.outputs.files import OutputPlan, explicit_outputs, prepare_outputs
+from scanner.outputs.gate import FailOn, Gate
 from scanner.support.resources import builtin_rules_dir
 
 
@@ -27,7 +27,31 @@ fail_on_option = click.option(
     type=click.Choice([f.value for f in FailOn]),
     default=FailOn.NEVER.value,
     show_default=True,
-    help="Exit 1 when a finding is at or above this severity. Never hides findings.",
+    help="Exit 1 when a finding is at or above this severity (accepted risks do not "
+    "count). Never hides findings.",
+)
+
+fail_on_new_option = click.option(
+    "--fail-on-new",
+    type=click.Choice([f.value for f in FailOn]),
+    default=FailOn.NEVER.value,
+    show_default=True,
+    help="Exit 1 when a finding new or changed against --baseline is at or above this "
+    "severity; without a baseline every finding is new.",
+)
+
+allow_incomplete_option = click.option(
+    "--allow-incomplete",
+    is_flag=True,
+    help="Exit 0, not 4, when parts of the scan did not happen (a batch timed out, a probe "
+    "failed); the summary still names them, and a tripped gate still exits 1.",
+)
+
+sarif_category_option = click.option(
+    "--sarif-category",
+    metavar="NAME",
+    help="The scope SARIF's automationDetails names (trustscan/NAME/), one per target set "
+    "for GitHub code scanning (default: a digest of the targets).",
 )
 
 
@@ -93,7 +117,11 @@ def cost_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def output_file_option(*names: str, help: str) -> Callable[..., Any]:
-    return click.option(*names, type=click.Path(path_type=Path, dir_okay=False), help=help)
+    # A string, not a Path: `-` (standard output) must stay apart from a file
+    # named `./-`, which a Path would make `-` again.
+    return click.option(
+        *names, type=click.Path(dir_okay=False, allow_dash=True), metavar="FILE|-", help=help
+    )
 
 
 DEFAULT_NAMES_HELP = ", ".join(f"{fmt.value}: {name}" for fmt, name in DEFAULT_FILE_NAMES.items())
@@ -101,10 +129,17 @@ DEFAULT_NAMES_HELP = ", ".join(f"{fmt.value}: {name}" for fmt, name in DEFAULT_F
 
 @dataclass(frozen=True)
 class Outputs:
-    """The files a command writes, by format (checked writable), and --fail-on."""
+    """The outputs a command writes (checked writable), the exit gate and the
+    SARIF scope. No output at all: the command prints its findings table."""
 
-    paths: dict[OutputFormat, Path]
-    fail_on: FailOn
+    plan: OutputPlan
+    gate: Gate
+    sarif_category: str = ""
+
+    @property
+    def paths(self) -> dict[OutputFormat, Path]:
+        """The output files by format (not standard output)."""
+        return self.plan.files
 
 
 def output_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -116,18 +151,22 @@ def output_options(command: Callable[..., Any]) -> Callable[..., Any]:
         *args: Any,
         formats: tuple[str, ...],
         output_dir: Path | None,
-        output: Path | None,
-        json_path: Path | None,
-        sarif_path: Path | None,
-        junit_path: Path | None,
-        markdown_path: Path | None,
+        output: str | None,
+        json_path: str | None,
+        sarif_path: str | None,
+        junit_path: str | None,
+        markdown_path: str | None,
         fail_on: str,
+        fail_on_new: str,
+        allow_incomplete: bool,
+        sarif_category: str | None,
         **kwargs: Any,
     ) -> Any:
-        paths = output_paths(
+        plan = output_plan(
             formats, output_dir, output, json_path, sarif_path, junit_path, markdown_path
         )
-        return command(*args, outputs=Outputs(paths, FailOn(fail_on)), **kwargs)
+        gate = Gate(FailOn(fail_on), FailOn(fail_on_new), allow_incomplete)
+        return command(*args, outputs=Outputs(plan, gate, sarif_category or ""), **kwargs)
 
     wrapped: Callable[..., Any] = with_outputs
     for option in reversed(
@@ -138,8 +177,9 @@ def output_options(command: Callable[..., Any]) -> Callable[..., Any]:
                 multiple=True,
                 type=click.Choice([f.value for f in OutputFormat]),
                 help=f"Write this format under its default name in --output-dir "
-                f"(repeatable; {DEFAULT_NAMES_HELP}). A path option for the same format "
-                "(-o, --json, --sarif, --junit, --markdown) wins over the default name.",
+                f"(repeatable; {DEFAULT_NAMES_HELP}), or, given once, to -o FILE. A path "
+                "option for the same format (--json, --sarif, --junit, --markdown) wins "
+                "over the default name.",
             ),
             click.option(
                 "--output-dir",
@@ -148,7 +188,13 @@ def output_options(command: Callable[..., Any]) -> Callable[..., Any]:
                 help="Where --format writes (default: the current directory); created "
                 "if missing when its parent exists. Path options are not moved there.",
             ),
-            output_file_option("-o", "--output", help="Write the HTML report here."),
+            output_file_option(
+                "-o",
+                "--output",
+                help="Write the HTML report here, or the one --format given. - is "
+                "standard output (for any output option; one at most). With no output "
+                "option, a findings table is printed.",
+            ),
             output_file_option("--json", "json_path", help="Write the ScanResult JSON here."),
             output_file_option(
                 "--sarif", "sarif_path", help="Write SARIF 2.1.0 here (for GitHub code scanning)."
@@ -157,37 +203,42 @@ def output_options(command: Callable[..., Any]) -> Callable[..., Any]:
                 "--junit",
                 "junit_path",
                 help="Write JUnit XML here: one test case per rule and host, failing when "
-                "one of its findings is at or above --fail-on (every case with --fail-on never).",
+                "one of its findings trips --fail-on or --fail-on-new, skipped when all "
+                "its findings are accepted risks.",
             ),
             output_file_option(
                 "--markdown",
                 "markdown_path",
                 help="Write a Markdown summary here (for a pull-request comment).",
             ),
+            sarif_category_option,
             fail_on_option,
+            fail_on_new_option,
+            allow_incomplete_option,
         )
     ):
         wrapped = option(wrapped)
     return wrapped
 
 
-def output_paths(
+def output_plan(
     formats: tuple[str, ...],
     output_dir: Path | None,
-    html: Path | None,
-    json_path: Path | None,
-    sarif: Path | None,
-    junit: Path | None,
-    markdown: Path | None,
-) -> dict[OutputFormat, Path]:
-    """The output files asked for, by format, checked writable before any work."""
+    dash_o: str | None,
+    json_path: str | None,
+    sarif: str | None,
+    junit: str | None,
+    markdown: str | None,
+) -> OutputPlan:
+    """The outputs asked for, checked writable before any work."""
     if output_dir is not None and not formats:
         raise click.UsageError("--output-dir is where --format writes: give --format too")
-    explicit = {
-        OutputFormat.HTML: html,
+    chosen = [OutputFormat(f) for f in formats]
+    named = {
         OutputFormat.JSON: json_path,
         OutputFormat.SARIF: sarif,
         OutputFormat.JUNIT: junit,
         OutputFormat.MARKDOWN: markdown,
     }
-    return prepare_outputs(explicit, [OutputFormat(f) for f in formats], output_dir)
+    explicit, options = explicit_outputs(dash_o, chosen, named)
+    return prepare_outputs(dict(explicit), chosen, output_dir, options)

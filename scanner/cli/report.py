@@ -7,6 +7,8 @@ from pathlib import Path
 import click
 
 from scanner.assessment.trust import CostBasis, saved_cost
+from scanner.cli.accept import Accepting, accept_options, with_acceptance
+from scanner.cli.baseline import Baseline, against, baseline_option
 from scanner.cli.finish import finish
 from scanner.cli.group import cli
 from scanner.cli.options import (
@@ -25,8 +27,10 @@ from scanner.support.progress import QUIET
 @cli.command()
 @click.argument("result_file", type=click.Path(path_type=Path, dir_okay=False))
 @inventory_option
+@baseline_option
 @cost_options
 @output_options
+@accept_options
 @click.option(
     "--host",
     "hosts",
@@ -45,8 +49,10 @@ def report(
     inventory_file: Path | None,
     cost: CostBasis | None,
     outputs: Outputs,
+    accepting: Accepting,
     hosts: tuple[str, ...],
     min_severity: str | None,
+    baseline: Baseline | None,
     quiet: bool,
 ) -> None:
     """Render reports from a saved ScanResult JSON file; with --inventory or a
@@ -56,17 +62,13 @@ def report(
     from scanner.assessment.selection import narrowed, selection
     from scanner.result_io import read
 
-    if not outputs.paths:
-        raise click.UsageError(
-            "name an output: --format FMT (repeatable), or -o report.html, --json, --sarif, "
-            "--junit and/or --markdown"
-        )
     refuse_overwrites(
-        outputs.paths, [("the scan result", result_file), ("the inventory", inventory_file)]
+        outputs.plan, [("the scan result", result_file), ("the inventory", inventory_file)]
     )
     chosen = selection(hosts, min_severity)
     inventory = inventory_of(inventory_file)
     result = read(result_file)
+    result = against(result, baseline, chosen)
     saved = result.assessment
     again = cost is not None or not chosen.empty
     if again and inventory is None and saved is not None and saved.inventory_source:
@@ -79,6 +81,7 @@ def report(
         result = narrowed(result, chosen)
     if inventory is not None or again or saved is None:
         result = assessed(result, inventory, cost or saved_cost(saved))
+    result = with_acceptance(result, accepting, quiet)
     progress = TerminalProgress() if wants_progress(quiet) else None
     try:
         finish(result, outputs, quiet, progress=progress if progress is not None else QUIET)

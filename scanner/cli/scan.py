@@ -7,6 +7,8 @@ from pathlib import Path
 import click
 
 from scanner.assessment.trust import DEFAULT_COST, CostBasis
+from scanner.cli.accept import Accepting, accept_options, with_acceptance
+from scanner.cli.baseline import Baseline, against, baseline_option
 from scanner.cli.finish import finish, interrupted
 from scanner.cli.group import cli
 from scanner.cli.options import (
@@ -59,8 +61,10 @@ from scanner.support.progress import QUIET
 )
 @rules_option
 @inventory_option
+@baseline_option
 @cost_options
 @output_options
+@accept_options
 @click.option(
     "--parallel",
     type=click.IntRange(1, 64),
@@ -155,6 +159,7 @@ def scan(
     inventory_file: Path | None,
     cost: CostBasis | None,
     outputs: Outputs,
+    accepting: Accepting,
     parallel: int,
     batch_size: int,
     batch_timeout: float,
@@ -169,6 +174,7 @@ def scan(
     sample_size: int,
     ca_file: Path | None,
     with_local: bool,
+    baseline: Baseline | None,
     quiet: bool,
 ) -> None:
     """Scan TARGETs: IPs, hostnames, CIDRs (127.0.0.0/28), ranges (127.0.0.1-20), @file."""
@@ -176,7 +182,7 @@ def scan(
 
     json_out = outputs.paths.get(OutputFormat.JSON)
     refuse_overwrites(
-        outputs.paths,
+        outputs.plan,
         [
             ("the nmap XML", nmap_xml),
             ("the inventory", inventory_file),
@@ -250,6 +256,8 @@ def scan(
                 interrupted(exc, checkpoint)
         if with_local and (targets or nmap_xml is not None):
             result = pipeline.merged(result, pipeline.local_scan(rules, sources), inventory, cost)
+        result = against(result, baseline)
+        result = with_acceptance(result, accepting, quiet)
         finish(result, outputs, quiet, checkpoint, shown)
     finally:
         if progress is not None:
@@ -261,12 +269,14 @@ def scan(
 @inventory_option
 @cost_options
 @output_options
+@accept_options
 @click.option("-q", "--quiet", is_flag=True, help="No summary.")
 def local(
     rule_dirs: tuple[Path, ...],
     inventory_file: Path | None,
     cost: CostBasis | None,
     outputs: Outputs,
+    accepting: Accepting,
     quiet: bool,
 ) -> None:
     """Audit this machine from the inside: its firewall rules (nftables, iptables,
@@ -274,10 +284,11 @@ def local(
     read the rules; without root it says what it could not read."""
     from scanner import pipeline
 
-    refuse_overwrites(outputs.paths, [("the inventory", inventory_file)])
+    refuse_overwrites(outputs.plan, [("the inventory", inventory_file)])
     dirs = with_builtin_rules(rule_dirs)
     rules = load_rules(dirs)
     inventory = inventory_of(inventory_file)
     cost = cost or DEFAULT_COST
     result = pipeline.local_scan(rules, [str(d) for d in dirs], inventory=inventory, cost=cost)
+    result = with_acceptance(result, accepting, quiet)
     finish(result, outputs, quiet)

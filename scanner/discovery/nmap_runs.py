@@ -166,7 +166,10 @@ def read_report(ended: NmapExit, label: str, timeout: float) -> tuple[NmapReport
         # The scratch file's name means nothing to the user; the batch does.
         return None, "bad-xml", str(exc).replace(str(ended.xml), f"nmap's XML of {label}")
     except InputError as exc:  # the XML file could not be read at all
-        return None, "nmap-error", f"nmap failed: {said or exc}"
+        # Killed or failed before it wrote its XML: how it ended says more
+        # than a missing scratch file does.
+        how = _ended_how(ended.returncode) if ended.returncode != 0 else exc
+        return None, "nmap-error", f"nmap failed: {said or how}"
     # The XML names our scratch file; the command as the user would type it says -oX -.
     report = replace(report, args=report.args.replace(str(ended.xml), "-"))
     if report.error:

@@ -5,12 +5,12 @@ Formatters do no I/O; the caller writes what they return (atomically).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from enum import Enum
 from types import MappingProxyType
 from typing import Protocol, runtime_checkable
 
-from scanner.model import ScanResult, Severity
+from scanner.model import Finding, ScanResult
 
 
 class OutputFormat(str, Enum):
@@ -53,9 +53,15 @@ def rendered(formatter: Formatter, result: ScanResult) -> Iterable[str]:
     return (formatter.format(result),)
 
 
-def formatter_for(fmt: OutputFormat, fail_on: Severity | None = None) -> Formatter:
-    """`fail_on` is the severity at which a finding fails; only JUnit uses it
-    (None: every finding fails)."""
+def formatter_for(
+    fmt: OutputFormat,
+    fails: Callable[[Finding], bool] | None = None,
+    sarif_category: str = "",
+) -> Formatter:
+    """`fails` says whether a finding trips the exit gate (`outputs.gate`);
+    only JUnit uses it (None: no finding fails a test case). `sarif_category`
+    names the scan's scope in SARIF's `automationDetails` (empty: a digest of
+    the targets)."""
     # Imported here so that a JSON-only run never loads Jinja2.
     if fmt is OutputFormat.HTML:
         from scanner.formats.html import HtmlFormatter
@@ -68,11 +74,11 @@ def formatter_for(fmt: OutputFormat, fail_on: Severity | None = None) -> Formatt
     if fmt is OutputFormat.SARIF:
         from scanner.formats.sarif import SarifFormatter
 
-        return SarifFormatter()
+        return SarifFormatter(sarif_category)
     if fmt is OutputFormat.JUNIT:
         from scanner.formats.junit import JunitFormatter
 
-        return JunitFormatter(fail_on)
+        return JunitFormatter(fails)
     if fmt is OutputFormat.MARKDOWN:
         from scanner.formats.markdown import MarkdownFormatter
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from scanner.model import Finding, address_key
+from scanner.model import Finding, ScanResult, address_key
 
 
 def endpoint(host: str, port: int | None) -> str:
@@ -26,6 +26,16 @@ def ordered(findings: Iterable[Finding]) -> list[Finding]:
             f.fingerprint,
         ),
     )
+
+
+def risk_order(result: ScanResult) -> list[Finding]:
+    """Highest risk first when assessed, else most severe; ties in `ordered` order."""
+    base = ordered(result.findings)
+    if result.assessment is None:
+        return base
+    risks = {r.fingerprint: r.score for r in result.assessment.findings}
+    position = {id(f): i for i, f in enumerate(base)}
+    return sorted(base, key=lambda f: (-risks.get(f.fingerprint, -1.0), position[id(f)]))
 
 
 # Said wherever a CVSS score would stand and the data holds none: no score is

@@ -9,9 +9,10 @@ filtering and sorting; without it (and in print) everything is shown.
 
 The view data comes from small modules, the template only lays it out:
 `html_summary` (executive summary, customer trust), `html_findings`,
-`html_hosts` (hosts, firewall posture, data stores) and `html_text` (the
-formatting helpers, also Jinja filters). This module holds the Jinja
-environment, the inline assets and their CSP, and puts the views together.
+`html_hosts` (hosts, firewall posture, data stores), `html_baseline` (since
+the baseline, accepted risks) and `html_text` (the formatting helpers, also
+Jinja filters). This module holds the Jinja environment, the inline assets
+and their CSP, and puts the views together.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from markupsafe import Markup
 from scanner.assessment.risk import RISK_LEVELS
 from scanner.assessment.trust import PSN_2011
 from scanner.formats.charts import clean
+from scanner.formats.html_baseline import acceptance_view, baseline_view
 from scanner.formats.html_findings import (
     BIG,
     FindingRef,
@@ -163,6 +165,8 @@ class HtmlFormatter:
             texts=texts,
             vuln_lists=vuln_lists,
             filters=finding_filters(visible),
+            baseline=baseline_view(visible, refs),
+            acceptance=acceptance_view(result, result.findings),
             hosts=host_views(visible, anchors),
             host_anchors=anchors,
             firewall=firewall_rows(visible, anchors),

@@ -6,12 +6,20 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from scanner.formats._text import endpoint, ordered
+from scanner.formats._text import endpoint, risk_order
 from scanner.formats.html_text import Link, link
-from scanner.model import Finding, ScanResult, Severity, Vulnerability, address_key
+from scanner.model import (
+    Acceptance,
+    BaselineState,
+    Finding,
+    ScanResult,
+    Severity,
+    Vulnerability,
+    address_key,
+)
 
 
 @dataclass(frozen=True)
@@ -59,6 +67,8 @@ class FindingView:
     # The CVEs the distribution fixed in this package, one line each with the
     # advisory that says so ("CVE-2024-6387: DSA-5724-1: fixed in ...").
     fixed: str = ""
+    # The team's acceptance of this risk, in words (`acceptance_text`).
+    accepted: str = ""
 
 
 # Up to this many findings each carries its rule's text and vulnerability table
@@ -73,22 +83,26 @@ INLINE_LIMIT = 300
 BIG = 200
 
 
+def acceptance_text(accepted: Acceptance) -> str:
+    """The acceptance in words: accepted by OWNER until DATE: REASON (and the
+    entry), or that it expired on DATE."""
+    if accepted.expired:
+        return (
+            f"acceptance expired on {accepted.expires}: {accepted.reason} "
+            f"(accepted by {accepted.owner}; {accepted.source})"
+        )
+    return (
+        f"accepted by {accepted.owner} until {accepted.expires}: {accepted.reason} "
+        f"({accepted.source})"
+    )
+
+
 def _anchor(fingerprint: str) -> str:
     return f"f-{fingerprint}"
 
 
 def _ranks(values: Iterable[str], key: Callable[[str], Any] = str) -> dict[str, int]:
     return {v: i for i, v in enumerate(sorted(set(values), key=key))}
-
-
-def risk_order(result: ScanResult) -> list[Finding]:
-    """Highest risk first when assessed, else most severe; ties in `ordered` order."""
-    base = ordered(result.findings)
-    if result.assessment is None:
-        return base
-    risks = {r.fingerprint: r.score for r in result.assessment.findings}
-    position = {id(f): i for i, f in enumerate(base)}
-    return sorted(base, key=lambda f: (-risks.get(f.fingerprint, -1.0), position[id(f)]))
 
 
 def _text_blocks(findings: Sequence[Finding]) -> dict[int, TextBlock]:
@@ -175,6 +189,7 @@ def finding_views(result: ScanResult) -> list[FindingView]:
                     f"{v.id}: {v.backport_evidence}".replace("\n", " ")
                     for v in f.fixed_by_distribution
                 ),
+                accepted=acceptance_text(f.accepted) if f.accepted is not None else "",
             )
         )
     return views
@@ -206,6 +221,15 @@ class Filters:
     hosts: list[Option]
     rules: list[Option]
     categories: list[Option]
+    # Against the baseline (new, changed, unchanged); empty when not compared.
+    states: list[Option] = field(default_factory=list)
+
+
+# What a reviewer looks for first: the new, then what moved.
+_STATE_ORDER = {
+    s.value: i
+    for i, s in enumerate((BaselineState.NEW, BaselineState.CHANGED, BaselineState.UNCHANGED))
+}
 
 
 def finding_filters(result: ScanResult) -> Filters:
@@ -219,6 +243,10 @@ def finding_filters(result: ScanResult) -> Filters:
         hosts=_options((f.host for f in result.findings), key=address_key),
         rules=_options(f.rule_id for f in result.findings),
         categories=_options(f.category for f in result.findings),
+        states=_options(
+            (f.baseline.value for f in result.findings if f.baseline is not None),
+            key=lambda v: _STATE_ORDER.get(v, len(_STATE_ORDER)),
+        ),
     )
 
 

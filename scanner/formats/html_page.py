@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from scanner.formats.html_findings import risk_order
+from scanner.formats._text import risk_order
 from scanner.model import Assessment, CustomerTrust, ScanResult
 
 # The budget. Below it nothing is cut: every page shows everything.

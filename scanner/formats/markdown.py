@@ -1,4 +1,5 @@
-"""A Markdown summary for a pull-request comment: counts, what is at stake for
+"""A Markdown summary for a pull-request comment: counts, what moved since the
+baseline (new findings first), accepted risks, what is at stake for
 customers, the first steps of the remediation plan and the top findings.
 
 Target text is escaped so that it renders as the text it is: `<` and `>` and
@@ -11,12 +12,16 @@ from __future__ import annotations
 
 import re
 
+from scanner.assessment.baseline import baseline_date, what_moved
 from scanner.assessment.notices import words
 from scanner.formats._text import NO_CVSS, endpoint, max_cvss, ordered
-from scanner.model import Assessment, Finding, ScanResult, Severity
+from scanner.model import Assessment, BaselineState, Finding, ScanResult, Severity
 
 TOP = 20
 TOP_STEPS = 3
+# Changed, fixed and not-rescanned findings listed at most, each; the new ones
+# get a table of TOP rows.
+TOP_MOVED = 10
 
 _CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 _ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
@@ -99,6 +104,88 @@ def _sources_line(result: ScanResult) -> str:
     return f"**Data:** {named} (coverage and updates in the full report)."
 
 
+def _where(finding: Finding) -> str:
+    return md_text(endpoint(finding.host, finding.port))
+
+
+def _bullets(findings: list[Finding], detail: bool = False) -> list[str]:
+    lines = []
+    for finding in findings[:TOP_MOVED]:
+        moved = what_moved(finding) if detail else ""
+        lines.append(
+            f"- {finding.severity.value} {_where(finding)} {md_text(finding.title)} "
+            f"({md_text(finding.rule_id)})" + (f": {md_text(moved)}" if moved else "")
+        )
+    if len(findings) > TOP_MOVED:
+        lines.append(f"- … and {len(findings) - TOP_MOVED} more in the full report")
+    return lines
+
+
+def _baseline_lines(result: ScanResult, findings: list[Finding]) -> list[str]:
+    """What moved since the baseline: the counts in one line, then the new
+    findings (a table), the changed (and what moved), the fixed, and those
+    whose host was not scanned again (which are never counted as fixed)."""
+    comparison = result.baseline
+    if comparison is None:
+        return []
+    unknown = len(comparison.not_rescanned)
+    details = [f"baseline {md_text(comparison.source)}", f"{comparison.unchanged} unchanged"]
+    if unknown:
+        details.append(f"{_plural(unknown, 'finding')} not rescanned: not counted as fixed")
+    lines = [
+        "",
+        f"**{comparison.new} new, {comparison.changed} changed, {len(comparison.fixed)} fixed "
+        f"since {md_text(baseline_date(comparison.taken))}** ({'; '.join(details)}).",
+    ]
+    new = [f for f in findings if f.baseline is BaselineState.NEW]
+    if new:
+        lines += ["", "New since the baseline:", "", "| Severity | Host | Finding | Rule |"]
+        lines.append("|---|---|---|---|")
+        for finding in new[:TOP]:
+            cells = [finding.severity.value, _where(finding), md_text(finding.title)]
+            lines.append("| " + " | ".join([*cells, md_text(finding.rule_id)]) + " |")
+        if len(new) > TOP:
+            more = _plural(len(new) - TOP, "more new finding")
+            lines += ["", f"… and {more} in the full report."]
+    changed = [f for f in findings if f.baseline is BaselineState.CHANGED]
+    for title, shown, detail in (
+        ("Changed", changed, True),
+        ("Fixed", list(comparison.fixed), False),
+        ("Not rescanned (not scanned again this time)", list(comparison.not_rescanned), False),
+    ):
+        if shown:
+            lines += ["", f"{title}:", "", *_bullets(shown, detail)]
+    return lines
+
+
+def _acceptance_line(result: ScanResult) -> list[str]:
+    """One line: N accepted (M expired, K stale entries), from the accepted-risks check."""
+    check = result.acceptance
+    if check is None:
+        return []
+    stale = len(check.stale)
+    entries = f"{stale} stale entr" + ("y" if stale == 1 else "ies")
+    return [
+        "",
+        f"**Accepted risks:** {check.accepted} accepted ({len(check.expired)} expired, "
+        f"{entries}) in {md_text(check.source)}.",
+    ]
+
+
+def _title_cell(finding: Finding) -> str:
+    """The title, and whether the risk is accepted: a reviewer must not read
+    an accepted finding as forgotten, nor an expired acceptance as current."""
+    accepted = finding.accepted
+    if accepted is None:
+        return md_text(finding.title)
+    mark = (
+        f"acceptance expired on {accepted.expires}"
+        if accepted.expired
+        else f"accepted by {accepted.owner} until {accepted.expires}"
+    )
+    return f"{md_text(finding.title)} ({md_text(mark)})"
+
+
 class MarkdownFormatter:
     def format(self, result: ScanResult) -> str:
         findings = ordered(result.findings)
@@ -122,6 +209,7 @@ class MarkdownFormatter:
             "|" + "---:|" * len(severities),
             "| " + " | ".join(str(counts[s]) for s in severities) + " |",
         ]
+        lines += _baseline_lines(result, findings) + _acceptance_line(result)
         if result.assessment is not None:
             lines += _trust_lines(result.assessment) + _plan_lines(result.assessment)
         if findings:
@@ -138,7 +226,7 @@ class MarkdownFormatter:
                 cells = [
                     finding.severity.value,
                     md_text(endpoint(finding.host, finding.port)),
-                    md_text(finding.title),
+                    _title_cell(finding),
                     md_text(finding.rule_id),
                 ]
                 if with_cvss:

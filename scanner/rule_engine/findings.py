@@ -27,10 +27,49 @@ if TYPE_CHECKING:
     from scanner.rule_engine.rules import Rule
 
 
-def fingerprint(rule_id: str, host: str, protocol: str, port: int | None) -> str:
-    """Stable across scans: the same weakness on the same port keeps its id."""
+def fingerprint(rule_id: str, host: str, protocol: str, port: int | None, subject: str = "") -> str:
+    """The one place a finding's fingerprint is made: stable across scans.
+
+    It hashes what the finding is about, never what fixing it changes: the
+    rule, the host's identity (the inventory's system name when the inventory
+    names the host, else its address: see `scanner.assessment.risk.assessed`),
+    the protocol and port, and the subject (the product of a version finding).
+    Not the version, the title, the severity or the CVE list: an upgrade that
+    leaves a CVE open, or a new CVE published for the same version, is the
+    same finding, changed; the baseline comparison keys on this.
+
+    A finding without a subject hashes exactly as before subjects existed, so
+    results written then keep their fingerprints as baselines.
+    """
     key = f"v1|{rule_id}|{host}|{protocol}|{port if port is not None else '-'}"
+    if subject:
+        key += f"|{subject}"
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:24]
+
+
+def system_identity(system: str) -> str:
+    """A host's identity when the inventory names its system: apart from any
+    address, so that no system name can pass for another host's address."""
+    return f"system:{system}"
+
+
+def keyed_by(finding: Finding, identity: str) -> bool:
+    """Whether the finding's fingerprint was made with this host identity."""
+    return finding.fingerprint == fingerprint(
+        finding.rule_id, identity, finding.protocol, finding.port, finding.subject
+    )
+
+
+def rekeyed(finding: Finding, identity: str) -> Finding:
+    """The finding with its fingerprint made from this host identity."""
+    if keyed_by(finding, identity):
+        return finding
+    return dataclasses.replace(
+        finding,
+        fingerprint=fingerprint(
+            finding.rule_id, identity, finding.protocol, finding.port, finding.subject
+        ),
+    )
 
 
 def _backport_note(version: BannerVersion) -> str:
@@ -98,6 +137,9 @@ def rule_finding(
     port, protocol, name = (
         (service.port, service.protocol, service.name) if service is not None else (None, "", "")
     )
+    # A rule that read the version judged one product of the banner (Apache,
+    # or the OpenSSL beside it): that product is what the finding is about.
+    subject = ctx.product.product if verdict.used_version else ""
     return Finding(
         rule_id=rule.id,
         title=rule.title,
@@ -111,10 +153,11 @@ def rule_finding(
         description=rule.description,
         remediation=rule.remediation,
         trust=rule.trust,
-        fingerprint=fingerprint(rule.id, host.address, protocol, port),
+        fingerprint=fingerprint(rule.id, host.address, protocol, port, subject),
         category=rule.category,
         references=rule.references,
         notes=(*raised, *notes),
+        subject=subject,
     )
 
 
@@ -309,10 +352,13 @@ def grouped_finding(
         ),
         remediation=remediation,
         trust=worst_rule.trust,
-        fingerprint=fingerprint(rule_id, host.address, service.protocol, service.port),
+        fingerprint=fingerprint(
+            rule_id, host.address, service.protocol, service.port, ctx.product.product
+        ),
         category="vulnerability",
         references=tuple(dict.fromkeys(r for v in vulns for r in v.references))[:10],
         notes=tuple(notes),
         vulnerabilities=tuple(vulns),
         fixed_by_distribution=fixed,
+        subject=ctx.product.product,
     )

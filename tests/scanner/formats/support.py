@@ -9,8 +9,10 @@ and review the diff.
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 
-from scanner.model import ScanResult
+from scanner.assessment.baseline import Baseline, compared
+from scanner.model import Acceptance, AcceptanceCheck, ScanResult, Severity
 from tests.factories import make_finding, make_host, make_result, make_service
 from tests.support import FIXTURES
 
@@ -46,3 +48,75 @@ def hostile_result() -> ScanResult:
         notes=(HOSTILE,),
     )
     return make_result(hosts=(host,), findings=(finding,), targets=(HOSTILE,))
+
+
+# -- a result compared with a baseline, with accepted risks ---------------------------
+
+BASELINE_SOURCE = "nightly/2026-11-18.json"
+BASELINE_TAKEN = "2026-11-18T10:05:00+00:00"
+ACCEPTED = Acceptance(
+    owner="ops@example.test",
+    expires="2027-03-31",
+    reason="the banner is needed by the monitoring",
+    source="accept.yaml:4",
+)
+EXPIRED = Acceptance(
+    owner="web@example.test",
+    expires="2026-11-01",
+    reason="upgrade planned in October",
+    source="accept.yaml:9",
+    expired=True,
+)
+
+
+def compared_result() -> ScanResult:
+    """`make_result()` against an earlier scan of it, with accepted risks.
+
+    Against the baseline: MariaDB exposed is new; the end of life changed
+    (medium then, high now); the outdated 2.4 and the SSH banner are
+    unchanged; TRACE on 127.0.0.10 is fixed (the host was scanned again);
+    Redis on 127.0.0.12 was not rescanned (not a target this time). The SSH
+    banner is accepted; the outdated 2.4's acceptance expired."""
+    now = make_result()
+    eol, outdated, mariadb, ssh = now.findings
+    earlier = make_result(
+        finished=BASELINE_TAKEN,
+        findings=(
+            replace(eol, severity=Severity.MEDIUM),
+            outdated,
+            ssh,
+            make_finding(
+                rule_id="http-trace-enabled",
+                title="HTTP TRACE is enabled",
+                severity=Severity.LOW,
+            ),
+            make_finding(
+                rule_id="redis-no-auth",
+                host="127.0.0.12",
+                port=6379,
+                service="redis",
+                title="Redis answers without a password",
+                severity=Severity.CRITICAL,
+            ),
+        ),
+    )
+    accepted = replace(
+        now,
+        findings=(
+            eol,
+            replace(outdated, accepted=EXPIRED),
+            mariadb,
+            replace(ssh, accepted=ACCEPTED),
+        ),
+        acceptance=AcceptanceCheck(
+            source="accept.yaml",
+            checked_on="2026-11-25",
+            accepted=1,
+            expired=("accept.yaml:9 rule apache-httpd-outdated (expired 2026-11-01)",),
+            stale=(
+                "accept.yaml:14 rule php-eol host 127.0.0.20",
+                "accept.yaml:19 fingerprint 0123456789abcdef01234567",
+            ),
+        ),
+    )
+    return compared(accepted, Baseline(BASELINE_SOURCE, earlier))

@@ -357,3 +357,27 @@ def test_a_large_report_copies_shared_texts_into_an_opened_finding(
     expect(page.locator("#fc-count")).to_have_text(re.compile(r"^showing 301 of"))
     assert opened.problems == []
     page.close()
+
+
+def test_filter_by_the_state_against_the_baseline(browser: Browser, tmp_path: Path) -> None:
+    from tests.scanner.formats.support import compared_result
+
+    result = replace(compared_result(), assessment=make_assessment())
+    opened = _open(browser, _report(result, tmp_path))
+    page = opened.page
+    assert _count_text(page) == "showing 4 of 4 findings"
+    page.select_option("#fc-bl", "new")
+    assert _shown(page, "data-bl") == ["new"]
+    assert "MariaDB" in page.inner_text(SHOWN)
+    page.select_option("#fc-bl", "unchanged")
+    assert _shown(page, "data-bl") == ["unchanged", "unchanged"]
+    page.select_option("#fc-sev", "0")  # and info: the SSH banner alone
+    assert _count_text(page) == "showing 1 of 4 findings"
+    page.click("#fc-reset")
+    assert page.input_value("#fc-bl") == ""
+    assert _count_text(page) == "showing 4 of 4 findings"
+    # The section's links land on the findings, shown and opened.
+    page.click("#bl-new + p + ul a")
+    assert page.locator(":target .fdetail").is_visible()
+    assert opened.problems == []
+    page.close()

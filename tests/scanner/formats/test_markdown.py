@@ -9,7 +9,9 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
+from scanner.assessment.baseline import Baseline, compared
 from scanner.formats import OutputFormat, formatter_for
+from scanner.formats.markdown import md_text
 from scanner.model import KnownExploited, ScanResult, Severity, Vulnerability
 from tests.factories import (
     make_assessment,
@@ -19,7 +21,13 @@ from tests.factories import (
     make_plan_step,
     make_result,
 )
-from tests.scanner.formats.support import HOSTILE, assert_golden, hostile_result
+from tests.scanner.formats.support import (
+    BASELINE_SOURCE,
+    HOSTILE,
+    assert_golden,
+    compared_result,
+    hostile_result,
+)
 
 
 def _render(result: ScanResult) -> str:
@@ -108,3 +116,72 @@ def test_cvss_column_only_with_known_vulnerabilities() -> None:
     assert cvss["nginx-known-vulnerabilities"] == "9.8"
     assert cvss["apache-httpd-outdated"] == "\u2013"
     assert "CVSS" not in _render(make_result(findings=(plain,)))
+
+
+# -- against the baseline, and accepted risks ----------------------------------------
+
+
+def _section(text: str, heading: str) -> list[str]:
+    """The bullet lines under `heading:` up to the next blank line after them."""
+    lines = text.splitlines()
+    start = lines.index(f"{heading}:") + 2
+    end = next((i for i in range(start, len(lines)) if not lines[i]), len(lines))
+    return lines[start:end]
+
+
+def test_golden_compared_with_a_baseline() -> None:
+    assert_golden("result-baseline.md", _render(compared_result()))
+
+
+def test_the_baseline_line_says_what_is_new_changed_and_fixed_since_when() -> None:
+    text = _render(compared_result())
+    assert "**1 new, 1 changed, 1 fixed since 2026-11-18**" in text
+    assert f"baseline {md_text(BASELINE_SOURCE)}; 2 unchanged; 1 finding not rescanned" in text
+    new_table = text.split("New since the baseline:")[1].split("Changed:")[0]
+    assert [_cells(r)[3] for r in _rows(new_table)[1:]] == ["mariadb-exposed"]
+    (changed,) = _section(text, "Changed")
+    assert "apache-httpd-eol" in changed
+    assert changed.endswith("severity medium \u2192 high")
+    (fixed,) = _section(text, "Fixed")
+    assert "http-trace-enabled" in fixed
+    (unknown,) = _section(text, "Not rescanned (not scanned again this time)")
+    assert "127.0.0.12:6379" in unknown
+    assert "redis-no-auth" not in fixed
+
+
+def test_without_a_baseline_or_accepted_risks_nothing_is_said_of_them() -> None:
+    text = _render(make_result())
+    assert "since" not in text
+    assert "Accepted risks" not in text
+    assert "accepted" not in text
+
+
+def test_accepted_risks_one_line_and_each_finding_marked() -> None:
+    text = _render(compared_result())
+    assert "**Accepted risks:** 1 accepted (1 expired, 2 stale entries) in accept.yaml." in text
+    titles = {_cells(r)[3]: _cells(r)[2] for r in _rows(text) if len(_cells(r)) == 4}
+    assert titles["ssh-banner"].endswith("(accepted by ops@example.test until 2027-03-31)")
+    assert titles["apache-httpd-outdated"].endswith("(acceptance expired on 2026-11-01)")
+    assert "accepted" not in titles["mariadb-exposed"]
+
+
+def test_many_moved_findings_are_cut_and_counted() -> None:
+    now = make_result(findings=tuple(make_finding(port=1000 + n) for n in range(25)))
+    earlier = make_result(findings=tuple(make_finding(port=2000 + n) for n in range(12)))
+    text = _render(compared(now, Baseline("b.json", earlier)))
+    new_table = text.split("New since the baseline:")[1].split("Fixed:")[0]
+    assert len(_rows(new_table)) == 1 + 20  # the header and twenty rows
+    assert "… and 5 more new findings in the full report." in text
+    fixed = _section(text, "Fixed")
+    assert len(fixed) == 11
+    assert fixed[-1] == "- … and 2 more in the full report"
+
+
+def test_hostile_baseline_text_is_inert() -> None:
+    hostile = hostile_result()
+    earlier = replace(hostile, findings=(), finished=HOSTILE)
+    text = _render(compared(hostile, Baseline(HOSTILE, earlier)))
+    line = next(x for x in text.splitlines() if "since" in x)
+    assert "<script" not in line
+    assert "\x00" not in text
+    assert md_text(HOSTILE) in line

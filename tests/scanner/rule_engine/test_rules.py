@@ -112,7 +112,9 @@ def test_fingerprint_is_stable_and_port_specific(builtin_rules: tuple[Rule, ...]
     other_port = evaluate([apache("2.4.49", port=8080)], [], builtin_rules)
     assert first[0].fingerprint == second[0].fingerprint
     assert first[0].fingerprint != other_port[0].fingerprint
-    assert first[0].fingerprint == fingerprint("apache-httpd-outdated", "127.0.0.10", "tcp", 80)
+    assert first[0].fingerprint == fingerprint(
+        "apache-httpd-outdated", "127.0.0.10", "tcp", 80, "apache-httpd"
+    )
 
 
 def test_fingerprint_depends_on_every_part() -> None:
