@@ -311,6 +311,37 @@ class BaselineComparison:
 
 
 @dataclass(frozen=True)
+class RunPoint:
+    """One recorded run of a scope, as the history panel draws it: when it
+    finished and its findings by severity (critical, high, medium, low, info)."""
+
+    run: int
+    finished: str
+    counts: tuple[int, ...]  # critical, high, medium, low, info
+
+
+@dataclass(frozen=True)
+class FirstSeen:
+    """When the history first saw a finding (by fingerprint) in this scope."""
+
+    fingerprint: str
+    first_seen: str
+
+
+@dataclass(frozen=True)
+class RunHistory:
+    """What the scan history says about this run (`scanner.history`): where it
+    was recorded, its earlier runs of the same scope and each finding's first
+    sighting. The report's history panel reads it."""
+
+    store: str  # the store, as shown (a PostgreSQL URL without its password)
+    scope: str
+    run: int  # this run's number in the store; 0 when it could not be recorded
+    runs: tuple[RunPoint, ...] = ()  # oldest first, this run last
+    first_seen: tuple[FirstSeen, ...] = ()
+
+
+@dataclass(frozen=True)
 class AcceptanceCheck:
     """What an accepted-risks file did for this result."""
 
@@ -508,6 +539,11 @@ class ScanResult:
     data_sources: tuple[DataSource, ...] = ()
     baseline: BaselineComparison | None = None
     acceptance: AcceptanceCheck | None = None
+    # The target set this run belongs to (`--scope`; empty: named by a digest
+    # of the targets): runs of one scope are compared in the history, and
+    # SARIF's automationDetails names it.
+    scope: str = ""
+    history: RunHistory | None = None
 
     def severity_counts(self) -> dict[Severity, int]:
         counts = dict.fromkeys(Severity, 0)

@@ -24,9 +24,9 @@ from scanner.discovery.nmap_runs import (
 from scanner.discovery.nmap_xml import parse_file
 from scanner.local.audit import LocalAudit, audit_local
 from scanner.model import DataSource, Host, NmapRun, Observation, ProbeError, ScanResult, Target
-from scanner.probes import run_probes
 from scanner.probes.context import ProbeContext
 from scanner.probes.firewall import posture_observations
+from scanner.probes.runner import run_probes
 from scanner.result_io import SCHEMA_VERSION
 from scanner.rule_engine.advisories import advisory_sources
 from scanner.rule_engine.distributions import distribution_observations, support_sources

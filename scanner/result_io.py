@@ -21,11 +21,12 @@ from scanner.support.json_files import load_json
 # 1.4: backport verdicts, known-exploited CVEs, CVEs fixed by the distribution,
 #      the ports' choice and the data sources.
 # 1.5: finding subjects, the baseline comparison, accepted risks.
-SCHEMA_VERSION = "1.5"
+# 1.6: the scope and the scan history's view of the run.
+SCHEMA_VERSION = "1.6"
 # Every version this code reads: each minor version only added fields with
 # defaults, so older results decode into today's model. A result is written
 # back as SCHEMA_VERSION, never under the label it was read with.
-READ_VERSIONS = ("1.0", "1.1", "1.2", "1.3", "1.4", "1.5")
+READ_VERSIONS = ("1.0", "1.1", "1.2", "1.3", "1.4", "1.5", "1.6")
 _MAX_RESULT_BYTES = 512 * 1024 * 1024
 _VERSION = re.compile(r"([0-9]{1,6})\.([0-9]{1,6})")
 
@@ -50,6 +51,13 @@ def chunks(result: ScanResult) -> Iterator[str]:
 
 def dumps(result: ScanResult) -> str:
     return "".join(chunks(result))
+
+
+def compact(result: ScanResult) -> str:
+    """The result's JSON without indentation, in one piece: the C encoder's
+    speed, for a store (the scan history) rather than a reader. `loads` reads it."""
+    current = replace(result, schema_version=SCHEMA_VERSION)
+    return json.dumps(current, cls=_ModelEncoder, ensure_ascii=False, separators=(",", ":"))
 
 
 def loads(text: str, origin: str = "<result>") -> ScanResult:

@@ -3,6 +3,7 @@ real data stores and real web servers."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -11,6 +12,21 @@ from fixtures.lab.servers import Lab, start
 from tests.datastores import Stores
 from tests.support import LAB_PREFIX
 from tests.websites import Websites
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _history_out_of_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Every scan records its run in the history (default: in the user's data
+    directory): the suite's runs go to a directory of its own."""
+    before = os.environ.get("XDG_DATA_HOME")
+    os.environ["XDG_DATA_HOME"] = str(tmp_path_factory.mktemp("xdg-data"))
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("XDG_DATA_HOME", None)
+        else:
+            os.environ["XDG_DATA_HOME"] = before
 
 
 @pytest.fixture(scope="session")

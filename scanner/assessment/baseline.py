@@ -35,6 +35,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from typing import Protocol
 
 from scanner.assessment.selection import Selection
 from scanner.model import (
@@ -44,7 +45,7 @@ from scanner.model import (
     Host,
     ScanResult,
 )
-from scanner.rule_engine.findings import keyed_by, system_identity
+from scanner.rule_engine.findings import Keyed, keyed_by, system_identity
 from scanner.rule_engine.rules import finding_order
 
 # Every note the comparison adds starts so; a result compared again loses the
@@ -75,7 +76,7 @@ def compared(result: ScanResult, baseline: Baseline) -> ScanResult:
     findings = tuple(_judged(f, before.get(f.fingerprint), taken) for f in result.findings)
     now = {f.fingerprint for f in findings}
     gone = [f for fp, f in before.items() if fp not in now]
-    coverage = _Coverage(result, earlier)
+    coverage = Coverage(result, systems_of(earlier))
     looked = [coverage.covers(f) for f in gone]
     fixed = [f for f, seen in zip(gone, looked, strict=True) if seen]
     unknown = [f for f, seen in zip(gone, looked, strict=True) if not seen]
@@ -177,10 +178,26 @@ def port_probed(probed: str, protocol: str, port: int) -> bool:
     return False
 
 
-class _Coverage:
-    """Where this scan looked: which baseline findings it could have found again."""
+class Located(Keyed, Protocol):
+    """A finding of a baseline as coverage reads it: a `Finding`, or a row of
+    the scan history."""
 
-    def __init__(self, result: ScanResult, earlier: ScanResult) -> None:
+    @property
+    def host(self) -> str: ...
+
+
+def systems_of(result: ScanResult) -> dict[str, str]:
+    """Each host's inventory system in a result (host address: system)."""
+    return {r.host: r.system for r in (result.assessment.hosts if result.assessment else ())}
+
+
+class Coverage:
+    """Where this scan looked: which baseline findings it could have found
+    again. `earlier_systems`: the baseline's hosts' inventory systems
+    (`systems_of`), so a finding keyed by its system is followed to the
+    system's address now."""
+
+    def __init__(self, result: ScanResult, earlier_systems: dict[str, str]) -> None:
         self.hosts = {h.address: h for h in result.hosts if answered(h)}
         # A system's address now, when exactly one host of this result is it.
         systems: dict[str, list[str]] = {}
@@ -188,12 +205,10 @@ class _Coverage:
             if risk.system:
                 systems.setdefault(risk.system, []).append(risk.host)
         self.systems = {s: hosts[0] for s, hosts in systems.items() if len(hosts) == 1}
-        self.earlier_systems = {
-            r.host: r.system for r in (earlier.assessment.hosts if earlier.assessment else ())
-        }
+        self.earlier_systems = earlier_systems
         self.failed = {(e.target, e.port) for e in result.probe_errors if e.port is not None}
 
-    def host_of(self, finding: Finding) -> Host | None:
+    def host_of(self, finding: Located) -> Host | None:
         host = self.hosts.get(finding.host)
         if host is not None:
             return host
@@ -202,7 +217,7 @@ class _Coverage:
             return self.hosts.get(self.systems[system])
         return None
 
-    def covers(self, finding: Finding) -> bool:
+    def covers(self, finding: Located) -> bool:
         host = self.host_of(finding)
         if host is None:
             return False

@@ -12,12 +12,12 @@ from __future__ import annotations
 import logging
 import sys
 
-from scanner.cli import diff, report, rules, scan
+from scanner.cli import diff, history, report, rules, scan
 from scanner.cli.config import configurable
 from scanner.cli.group import cli
 from scanner.support import signals
 
-__all__ = ["cli", "diff", "main", "report", "rules", "scan"]
+__all__ = ["cli", "diff", "history", "main", "report", "rules", "scan"]
 
 # --config FILE and TRUSTSCAN_<OPTION> for the commands a scheduled job runs
 # (`scanner.cli.config`), once every option is declared.

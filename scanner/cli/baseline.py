@@ -16,18 +16,24 @@ from scanner.model import ScanResult
 from scanner.result_io import read
 from scanner.support.errors import InputError
 
+# `--baseline last`: the previous run of the same scope in the scan history,
+# known only once the scan has its scope (`scanner.history.recording`).
+LAST = "last"
 
-def resolve_baseline(value: str | None) -> Baseline | None:
-    """The baseline a `--baseline` value names; None without one.
 
-    The one place the option's value is understood: today the path of a
-    saved result. (A value such as `last`, a run of the scan history, would
-    be resolved here too.) Read before any scan starts, so a bad file stops
-    the command at once, and so the new result may be written over it
-    (`--baseline last.json --json last.json` keeps comparing with the last run).
+def resolve_baseline(value: str | None) -> Baseline | str | None:
+    """The baseline a `--baseline` value names; None without one; `LAST` for
+    the previous run in the history.
+
+    The one place the option's value is understood. A file is read before
+    any scan starts, so a bad file stops the command at once, and so the new
+    result may be written over it (`--baseline last.json --json last.json`
+    keeps comparing with the last run).
     """
     if value is None:
         return None
+    if value == LAST:
+        return LAST
     try:
         return Baseline(value, read(Path(value)))
     except InputError as exc:
@@ -35,8 +41,8 @@ def resolve_baseline(value: str | None) -> Baseline | None:
 
 
 def baseline_option(command: Callable[..., Any]) -> Callable[..., Any]:
-    """`--baseline PREVIOUS.json`, handed to the command as `baseline`: the
-    `Baseline` read and checked, or None when the option was not given."""
+    """`--baseline PREVIOUS.json|last`, handed to the command as `baseline`:
+    the `Baseline` read and checked, `LAST`, or None when the option was not given."""
 
     @functools.wraps(command)
     def with_baseline(*args: Any, baseline_value: str | None, **kwargs: Any) -> Any:
@@ -45,9 +51,10 @@ def baseline_option(command: Callable[..., Any]) -> Callable[..., Any]:
     option = click.option(
         "--baseline",
         "baseline_value",
-        metavar="PREVIOUS.json",
-        help="Compare with an earlier result: each finding is new, changed or unchanged, and "
-        "what is gone is fixed (its host scanned again) or not rescanned. Every format says so.",
+        metavar="PREVIOUS.json|last",
+        help="Compare with an earlier result (a file, or `last`: the previous run of this "
+        "scope in the scan history): each finding is new, changed or unchanged, and what is "
+        "gone is fixed (its host scanned again) or not rescanned. Every format says so.",
     )
     wrapped: Callable[..., Any] = option(with_baseline)
     return wrapped
@@ -65,4 +72,14 @@ def against(
     return within(done, chosen) if chosen is not None else done
 
 
-__all__ = ["Baseline", "against", "baseline_option", "resolve_baseline"]
+def file_baseline(baseline: Baseline | str | None, command: str) -> Baseline | None:
+    """For a command without a history (`report`): a file, never `last`."""
+    if baseline == LAST:
+        raise click.UsageError(
+            f"--baseline last is the previous run in the scan history, for `scan` and "
+            f"`local`; `{command}` compares with a saved result (or use `trustscan history diff`)"
+        )
+    return baseline if isinstance(baseline, Baseline) else None
+
+
+__all__ = ["LAST", "Baseline", "against", "baseline_option", "file_baseline", "resolve_baseline"]

@@ -33,6 +33,7 @@ the credentials file (`--credentials`) instead.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
@@ -52,6 +53,7 @@ from scanner.support.yaml_files import (
 )
 
 ENV_PREFIX = "TRUSTSCAN_"
+_URL_PASSWORD = re.compile(r"://[^/@:]*:[^/@]*@")  # user:password@ in a URL
 _MAX_CONFIG_BYTES = 1024 * 1024
 _SECRET_WORDS = ("password", "passwd", "secret", "token")
 # Options a file may not set, and why.
@@ -180,6 +182,11 @@ def load_config(
             continue
         try:
             defaults[param.name or key] = _checked(param, value, ctx, node, key)
+            if key == "history" and _URL_PASSWORD.search(str(value)):
+                raise _Problem(
+                    "a config file holds no passwords (it is committed and CI logs show it): "
+                    "leave the password out of the URL and put it in PGPASSWORD or ~/.pgpass"
+                )
         except _Problem as problem:
             line = problem.line or line_of(node, [key])
             problems.append(FileProblem(path, line, f"{key}: {problem}"))

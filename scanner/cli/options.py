@@ -48,11 +48,54 @@ allow_incomplete_option = click.option(
 )
 
 sarif_category_option = click.option(
+    "--scope",
     "--sarif-category",
+    "sarif_category",
     metavar="NAME",
-    help="The scope SARIF's automationDetails names (trustscan/NAME/), one per target set "
-    "for GitHub code scanning (default: a digest of the targets).",
+    help="The target set this run belongs to (default: a digest of the targets): the scan "
+    "history compares runs of one scope, and SARIF's automationDetails.id is "
+    "trustscan/NAME/, one category per target set for GitHub code scanning.",
 )
+
+
+history_url_option = click.option(
+    "--history",
+    "history_url",
+    metavar="URL",
+    envvar="TRUSTSCAN_HISTORY",
+    help="Where the scan history is kept: sqlite:///PATH or postgresql://USER@HOST/DB "
+    "(the password in PGPASSWORD or ~/.pgpass, not here). Default: history.sqlite in "
+    "$XDG_DATA_HOME/trustscan (~/.local/share/trustscan).",
+)
+
+
+def history_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """`--history URL` and `--no-history`, handed to the command as `history`:
+    the history opened (or why it could not be), before any work."""
+
+    @functools.wraps(command)
+    def with_history(*args: Any, history_url: str | None, no_history: bool, **kwargs: Any) -> Any:
+        from scanner.history.recording import open_session
+
+        session = open_session(history_url, not no_history)
+        try:
+            return command(*args, history=session, **kwargs)
+        finally:
+            session.close()
+
+    wrapped: Callable[..., Any] = with_history
+    for option in reversed(
+        (
+            history_url_option,
+            click.option(
+                "--no-history",
+                is_flag=True,
+                help="Do not record this run in the scan history.",
+            ),
+        )
+    ):
+        wrapped = option(wrapped)
+    return wrapped
 
 
 rules_option = click.option(

@@ -8,7 +8,7 @@ import click
 
 from scanner.assessment.trust import CostBasis, saved_cost
 from scanner.cli.accept import Accepting, accept_options, with_acceptance
-from scanner.cli.baseline import Baseline, against, baseline_option
+from scanner.cli.baseline import Baseline, against, baseline_option, file_baseline
 from scanner.cli.finish import finish
 from scanner.cli.group import cli
 from scanner.cli.options import (
@@ -52,7 +52,7 @@ def report(
     accepting: Accepting,
     hosts: tuple[str, ...],
     min_severity: str | None,
-    baseline: Baseline | None,
+    baseline: Baseline | str | None,
     quiet: bool,
 ) -> None:
     """Render reports from a saved ScanResult JSON file; with --inventory or a
@@ -68,7 +68,7 @@ def report(
     chosen = selection(hosts, min_severity)
     inventory = inventory_of(inventory_file)
     result = read(result_file)
-    result = against(result, baseline, chosen)
+    result = against(result, file_baseline(baseline, "report"), chosen)
     saved = result.assessment
     again = cost is not None or not chosen.empty
     if again and inventory is None and saved is not None and saved.inventory_source:

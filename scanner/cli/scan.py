@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from scanner.assessment.trust import DEFAULT_COST, CostBasis
 from scanner.cli.accept import Accepting, accept_options, with_acceptance
-from scanner.cli.baseline import Baseline, against, baseline_option
+from scanner.cli.baseline import LAST, Baseline, against, baseline_option
 from scanner.cli.finish import finish, interrupted
 from scanner.cli.group import cli
 from scanner.cli.options import (
     Outputs,
     cost_options,
+    history_options,
     inventory_of,
     inventory_option,
     output_options,
@@ -25,12 +28,16 @@ from scanner.discovery.checkpoint import partial_path
 from scanner.discovery.nmap_runs import DiscoveryOptions
 from scanner.discovery.targets import DEFAULT_MAX_HOSTS, resolve_targets
 from scanner.formats import OutputFormat
+from scanner.model import ScanResult
 from scanner.outputs.files import refuse_overwrites
 from scanner.outputs.progress import TerminalProgress, wants_progress
 from scanner.probes.context import ProbeContext
 from scanner.probes.credentials import load_credentials
 from scanner.rule_engine.loader import load_rules
 from scanner.support.progress import QUIET
+
+if TYPE_CHECKING:
+    from scanner.history.recording import Session
 
 
 @cli.command()
@@ -62,6 +69,7 @@ from scanner.support.progress import QUIET
 @rules_option
 @inventory_option
 @baseline_option
+@history_options
 @cost_options
 @output_options
 @accept_options
@@ -174,7 +182,8 @@ def scan(
     sample_size: int,
     ca_file: Path | None,
     with_local: bool,
-    baseline: Baseline | None,
+    baseline: Baseline | str | None,
+    history: Session,
     quiet: bool,
 ) -> None:
     """Scan TARGETs: IPs, hostnames, CIDRs (127.0.0.0/28), ranges (127.0.0.1-20), @file."""
@@ -256,17 +265,34 @@ def scan(
                 interrupted(exc, checkpoint)
         if with_local and (targets or nmap_xml is not None):
             result = pipeline.merged(result, pipeline.local_scan(rules, sources), inventory, cost)
-        result = against(result, baseline)
+        result = _compared(result, baseline, history, outputs)
         result = with_acceptance(result, accepting, quiet)
-        finish(result, outputs, quiet, checkpoint, shown)
+        finish(result, outputs, quiet, checkpoint, shown, history=history, command="scan")
     finally:
         if progress is not None:
             progress.close()
 
 
+def _compared(
+    result: ScanResult, baseline: Baseline | str | None, history: Session, outputs: Outputs
+) -> ScanResult:
+    """The result with the scope it was asked for, compared with its baseline
+    (`last`: the previous run of that scope in the history)."""
+    from scanner.assessment.scope import scope_of
+    from scanner.history.recording import last_baseline
+
+    if outputs.sarif_category:
+        result = replace(result, scope=scope_of(result, outputs.sarif_category))
+    if baseline == LAST:
+        return against(result, last_baseline(history, scope_of(result)))
+    return against(result, baseline if isinstance(baseline, Baseline) else None)
+
+
 @cli.command("local")
 @rules_option
 @inventory_option
+@baseline_option
+@history_options
 @cost_options
 @output_options
 @accept_options
@@ -274,6 +300,8 @@ def scan(
 def local(
     rule_dirs: tuple[Path, ...],
     inventory_file: Path | None,
+    baseline: Baseline | str | None,
+    history: Session,
     cost: CostBasis | None,
     outputs: Outputs,
     accepting: Accepting,
@@ -290,5 +318,6 @@ def local(
     inventory = inventory_of(inventory_file)
     cost = cost or DEFAULT_COST
     result = pipeline.local_scan(rules, [str(d) for d in dirs], inventory=inventory, cost=cost)
+    result = _compared(result, baseline, history, outputs)
     result = with_acceptance(result, accepting, quiet)
-    finish(result, outputs, quiet)
+    finish(result, outputs, quiet, history=history, command="local")

@@ -27,8 +27,8 @@ TONES = {
 }
 _FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif"
 _INK = "#111827"
-_MUTED = "#6b7280"
-_LINE = "#d1d5db"
+MUTED = "#6b7280"
+LINE = "#d1d5db"
 _MAX_LABEL = 34
 
 # C0 controls but tab and line feed, DEL, C1 controls, and the bidi
@@ -74,7 +74,8 @@ def _fill(tone: str) -> str:
     return TONES.get(tone, TONES["bar"])
 
 
-def _px(value: float) -> str:
+def px(value: float) -> str:
+    """A coordinate as SVG needs it: at most two decimals, no trailing zeros."""
     return f"{value:.2f}".rstrip("0").rstrip(".")
 
 
@@ -86,7 +87,8 @@ def _description(bars: Sequence[Bar], unit: str, digits: int | None) -> str:
     return "; ".join(parts) + "."
 
 
-def _open(chart_id: str, title: str, desc: str, width: int, height: int) -> list[str]:
+def svg_open(chart_id: str, title: str, desc: str, width: int, height: int) -> list[str]:
+    """A chart's opening: the accessible `<svg>`, its `<title>` and its `<desc>`."""
     ident = escape(chart_id)
     return [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img"'
@@ -98,8 +100,8 @@ def _open(chart_id: str, title: str, desc: str, width: int, height: int) -> list
 
 
 def _empty(chart_id: str, title: str, message: str) -> Markup:
-    parts = _open(chart_id, title, message, 320, 40)
-    parts.append(f'<text x="0" y="24" fill="{_MUTED}">{escape(clean(message))}</text></svg>')
+    parts = svg_open(chart_id, title, message, 320, 40)
+    parts.append(f'<text x="0" y="24" fill="{MUTED}">{escape(clean(message))}</text></svg>')
     return Markup("".join(parts))  # noqa: S704 - every part above is escaped
 
 
@@ -118,20 +120,20 @@ def column_chart(
     step, bar_w, plot_h, top, bottom = 64, 40, 120, 20, 22
     width, height = step * len(bars) + 8, top + plot_h + bottom
     peak = max((b.value for b in bars), default=0.0)
-    parts = _open(chart_id, title, _description(bars, unit, digits), width, height)
+    parts = svg_open(chart_id, title, _description(bars, unit, digits), width, height)
     base = top + plot_h
-    parts.append(f'<line x1="0" y1="{base}" x2="{width}" y2="{base}" stroke="{_LINE}"/>')
+    parts.append(f'<line x1="0" y1="{base}" x2="{width}" y2="{base}" stroke="{LINE}"/>')
     for i, bar in enumerate(bars):
         h = bar.value / peak * plot_h if peak > 0 and bar.value > 0 else 0.0
         x = 8 + i * step
         mid = x + bar_w / 2
         parts.append(
-            f'<rect x="{x}" y="{_px(base - h)}" width="{bar_w}" height="{_px(h)}"'
+            f'<rect x="{x}" y="{px(base - h)}" width="{bar_w}" height="{px(h)}"'
             f' fill="{_fill(bar.tone)}"/>'
-            f'<text x="{_px(mid)}" y="{_px(base - h - 5)}" text-anchor="middle"'
+            f'<text x="{px(mid)}" y="{px(base - h - 5)}" text-anchor="middle"'
             f' fill="{_INK}">{escape(number(bar.value, digits))}</text>'
-            f'<text x="{_px(mid)}" y="{base + 16}" text-anchor="middle"'
-            f' fill="{_MUTED}">{escape(_short(bar.label))}</text>'
+            f'<text x="{px(mid)}" y="{base + 16}" text-anchor="middle"'
+            f' fill="{MUTED}">{escape(_short(bar.label))}</text>'
         )
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 - every part above is escaped
@@ -153,7 +155,7 @@ def bar_chart(
     label_w, plot_w, value_w, row_h, bar_h = 230, 320, 56, 22, 14
     width, height = label_w + plot_w + value_w, row_h * len(bars) + 6
     peak = max(scale_max or 0.0, *(b.value for b in bars))
-    parts = _open(chart_id, title, _description(bars, unit, digits), width, height)
+    parts = svg_open(chart_id, title, _description(bars, unit, digits), width, height)
     for i, bar in enumerate(bars):
         w = bar.value / peak * plot_w if peak > 0 and bar.value > 0 else 0.0
         y = 3 + i * row_h
@@ -161,9 +163,9 @@ def bar_chart(
             f'<text x="{label_w - 8}" y="{y + 12}" text-anchor="end"'
             f' fill="{_INK}">{escape(_short(bar.label))}</text>'
             f'<rect x="{label_w}" y="{y + 1}" width="{plot_w}" height="{bar_h}" fill="#f3f4f6"/>'
-            f'<rect x="{label_w}" y="{y + 1}" width="{_px(w)}" height="{bar_h}"'
+            f'<rect x="{label_w}" y="{y + 1}" width="{px(w)}" height="{bar_h}"'
             f' fill="{_fill(bar.tone)}"/>'
-            f'<text x="{_px(label_w + plot_w + 6)}" y="{y + 12}"'
+            f'<text x="{px(label_w + plot_w + 6)}" y="{y + 12}"'
             f' fill="{_INK}">{escape(number(bar.value, digits))}</text>'
         )
     parts.append("</svg>")

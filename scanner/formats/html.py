@@ -10,7 +10,8 @@ filtering and sorting; without it (and in print) everything is shown.
 The view data comes from small modules, the template only lays it out:
 `html_summary` (executive summary, customer trust), `html_findings`,
 `html_hosts` (hosts, firewall posture, data stores), `html_baseline` (since
-the baseline, accepted risks) and `html_text` (the formatting helpers, also
+the baseline, accepted risks), `html_history` (the scan history's panel and
+each finding's first sighting) and `html_text` (the formatting helpers, also
 Jinja filters). This module holds the Jinja environment, the inline assets
 and their CSP, and puts the views together.
 """
@@ -37,6 +38,7 @@ from scanner.formats.html_findings import (
     refs_to,
     shared_blocks,
 )
+from scanner.formats.html_history import history_view
 from scanner.formats.html_hosts import (
     POSTURE_KEYS,
     firewall_rows,
@@ -72,7 +74,8 @@ def _finalize(value: object) -> object:
 
 
 @lru_cache(maxsize=1)
-def _environment() -> jinja2.Environment:
+def environment() -> jinja2.Environment:
+    """The one Jinja environment of the HTML pages (the report, the trends page)."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(reports_dir())),
         autoescape=True,
@@ -104,15 +107,18 @@ def _asset(name: str, closing: str) -> Asset:
 
 
 @lru_cache(maxsize=1)
-def _assets() -> tuple[Asset, Asset]:
+def assets() -> tuple[Asset, Asset]:
+    """The report's style sheet and script, which every HTML page shares."""
     return _asset("report.css", "</style"), _asset("report.js", "</script")
 
 
-def csp(style: Asset, script: Asset) -> Markup:
-    """The policy: only these two inline elements, by hash. Markup so that its
-    quotes print as quotes (it holds only our keywords and base64)."""
+def csp(style: Asset, script: Asset | None) -> Markup:
+    """The policy: only these inline elements, by hash (no script at all for a
+    page without one). Markup so that its quotes print as quotes (it holds
+    only our keywords and base64)."""
+    scripts = script.source if script is not None else "'none'"
     return Markup(  # noqa: S704 - no data in it
-        f"default-src 'none'; script-src {script.source}; style-src {style.source}; "
+        f"default-src 'none'; script-src {scripts}; style-src {style.source}; "
         "img-src data:; base-uri 'none'; form-action 'none'"
     )
 
@@ -122,8 +128,8 @@ def csp(style: Asset, script: Asset) -> Markup:
 
 class HtmlFormatter:
     def format(self, result: ScanResult) -> str:
-        template = _environment().get_template("report.html.j2")
-        style, script = _assets()
+        template = environment().get_template("report.html.j2")
+        style, script = assets()
         # The rows show what fits on a page; counts and charts cover the whole scan.
         visible, cut = on_the_page(result)
         findings = finding_views(visible)
@@ -166,6 +172,7 @@ class HtmlFormatter:
             vuln_lists=vuln_lists,
             filters=finding_filters(visible),
             baseline=baseline_view(visible, refs),
+            history=history_view(result),
             acceptance=acceptance_view(result, result.findings),
             hosts=host_views(visible, anchors),
             host_anchors=anchors,

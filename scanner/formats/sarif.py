@@ -52,12 +52,12 @@ Everything a target sent is data here: json.dumps escapes it.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from typing import Any
 from urllib.parse import quote
 
 from scanner import __version__
+from scanner.assessment.scope import scope_of
 from scanner.formats._text import NO_CVSS, endpoint, max_cvss, ordered
 from scanner.model import BaselineState, Finding, ProbeError, ScanResult, Severity, Vulnerability
 
@@ -267,17 +267,9 @@ def _invocation(result: ScanResult) -> dict[str, Any]:
 
 
 def automation_id(result: ScanResult, category: str = "") -> str:
-    """`trustscan/<scope>/`: the category given, else a digest of the targets
-    (and of the part a report chose): GitHub's category is up to the last `/`."""
-    scope = category.strip().strip("/")
-    if not scope:
-        digest = hashlib.sha256()
-        for target in sorted(set(result.targets)):
-            digest.update(target.encode("utf-8") + b"\n")
-        if result.selection:
-            digest.update(b"selection\n" + result.selection.encode("utf-8"))
-        scope = f"targets-{digest.hexdigest()[:16]}"
-    return f"{AUTOMATION_PREFIX}/{scope}/"
+    """`trustscan/<scope>/`: the category given, else the result's scope
+    (`scanner.assessment.scope`): GitHub's category is up to the last `/`."""
+    return f"{AUTOMATION_PREFIX}/{scope_of(result, category)}/"
 
 
 def _run_properties(result: ScanResult) -> dict[str, Any]:

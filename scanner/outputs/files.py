@@ -166,6 +166,19 @@ def write_outputs(
     return written
 
 
+def write_page(output: str, text: str) -> None:
+    """One page a command made (not a scan's outputs): to standard output for
+    `-`, else written as `write_output` writes (atomic for a regular file)."""
+    if output == "-":
+        _to_stdout([text], None)
+        return
+    path = Path(output)
+    try:
+        write_output(path, text)
+    except OSError as exc:
+        raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
 def _to_stdout(text: Iterable[str], stream: BinaryIO | None) -> None:
     if stream is None:
         sys.stdout.flush()  # anything printed before goes first

@@ -106,33 +106,38 @@ class Verdict:
     tripped: tuple[Finding, ...]
     gaps: tuple[ProbeError, ...]
     gate: Gate
+    # Parts of the run outside the result that did not happen: the run could
+    # not be recorded in the history.
+    missing: tuple[str, ...] = ()
 
     def line(self) -> str:
         """One line saying why the run did not pass; "" when it passed."""
         if self.code is ExitCode.GATE:
-            also = " (the scan is also incomplete: see above)" if self.gaps else ""
+            also = " (the scan is also incomplete: see above)" if self.gaps or self.missing else ""
             return (
                 f"trustscan: failed: {len(self.tripped)} finding(s) trip "
                 f"{self.gate.explain()}{also}"
             )
         if self.code is ExitCode.INCOMPLETE:
             return (
-                f"trustscan: incomplete: {len(self.gaps)} part(s) of the scan did not happen "
+                f"trustscan: incomplete: {len(self.gaps) + len(self.missing)} part(s) of the "
+                "scan did not happen "
                 "(exit 4; --allow-incomplete accepts a partial scan)"
             )
         return ""
 
 
-def verdict(result: ScanResult, gate: Gate) -> Verdict:
+def verdict(result: ScanResult, gate: Gate, missing: tuple[str, ...] = ()) -> Verdict:
     """1 when a finding trips the gate; else 4 when the scan is incomplete
-    and that is not allowed; else 0 (`exit_codes` says why 1 beats 4)."""
+    (a probe error, or a part `missing` from the run, as its record in the
+    history) and that is not allowed; else 0 (`exit_codes` says why 1 beats 4)."""
     trips = gate.judge(result)
     tripped = tuple(f for f in result.findings if trips(f))
     gaps = uncovered(result)
     if tripped:
         code = ExitCode.GATE
-    elif gaps and not gate.allow_incomplete:
+    elif (gaps or missing) and not gate.allow_incomplete:
         code = ExitCode.INCOMPLETE
     else:
         code = ExitCode.PASSED
-    return Verdict(code, tripped, gaps, gate)
+    return Verdict(code, tripped, gaps, gate, missing)

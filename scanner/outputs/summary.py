@@ -9,14 +9,16 @@ from scanner.assessment.baseline import baseline_date
 from scanner.model import ScanResult, Severity
 
 
-def summary_line(result: ScanResult, written: list[Path]) -> str:
+def summary_line(result: ScanResult, written: list[Path], recorded: str = "") -> str:
+    """`recorded`: where the history keeps the run ("run 12 in PATH")."""
     counts = result.severity_counts()
     parts = [f"{counts[s]} {s.value}" for s in reversed(Severity) if counts[s]]
     found = f"{len(result.findings)} finding(s)" + (f" ({', '.join(parts)})" if parts else "")
     errors = f", {len(result.probe_errors)} probe error(s)" if result.probe_errors else ""
     files = f"; wrote {', '.join(str(p) for p in written)}" if written else ""
     silent = f", {len(result.unanswered)} target(s) did not answer" if result.unanswered else ""
-    return f"{len(result.hosts)} host(s) up{silent}, {found}{since(result)}{errors}{files}"
+    kept = f"; recorded as {recorded}" if recorded else ""
+    return f"{len(result.hosts)} host(s) up{silent}, {found}{since(result)}{errors}{files}{kept}"
 
 
 def since(result: ScanResult) -> str:

@@ -25,7 +25,7 @@ class ProbeContext:
     max_containers: int = 200  # tables, collections, indexes, key patterns per store
     max_keys: int = 2000  # keys a key-value store's SCAN may visit
     # Seconds one probe of one service may take in all, every exchange included;
-    # the runner stops waiting for it a little after (`probes.GRACE`).
+    # the runner stops waiting for it a little after (`probes.runner.GRACE`).
     time_budget: float = 60.0
     # A CA bundle to trust besides the system's, for servers with an internal CA.
     ca_file: Path | None = None

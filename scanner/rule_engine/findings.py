@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from packaging.version import InvalidVersion, Version
 
@@ -53,7 +53,23 @@ def system_identity(system: str) -> str:
     return f"system:{system}"
 
 
-def keyed_by(finding: Finding, identity: str) -> bool:
+class Keyed(Protocol):
+    """What a fingerprint is made of: a `Finding`, or a finding as the scan
+    history recorded it."""
+
+    @property
+    def rule_id(self) -> str: ...
+    @property
+    def protocol(self) -> str: ...
+    @property
+    def port(self) -> int | None: ...
+    @property
+    def subject(self) -> str: ...
+    @property
+    def fingerprint(self) -> str: ...
+
+
+def keyed_by(finding: Keyed, identity: str) -> bool:
     """Whether the finding's fingerprint was made with this host identity."""
     return finding.fingerprint == fingerprint(
         finding.rule_id, identity, finding.protocol, finding.port, finding.subject

@@ -27,6 +27,13 @@ QUIET = [f"{LAB_PREFIX}.{n}" for n in range(221, 226)]
 SLOW = ["-p", "1-3", "--nmap-arg=--scan-delay=1s", "--batch-size", "1", "--parallel", "1"]
 
 
+def _sigint_as_a_terminal_sends_it() -> None:
+    # A suite started in the background (`cmd &` in a script) hands its
+    # children SIGINT ignored, and trustscan, like any well-behaved program,
+    # keeps an inherited "ignore": the scan under test gets it as Ctrl-C does.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _start(*args: str, cwd: Path) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "scanner", "scan", *args],
@@ -35,6 +42,7 @@ def _start(*args: str, cwd: Path) -> subprocess.Popen[str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=_sigint_as_a_terminal_sends_it,
     )
 
 

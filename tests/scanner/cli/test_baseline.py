@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from scanner.cli.baseline import resolve_baseline
+from scanner.cli.baseline import LAST, Baseline, resolve_baseline
 from scanner.model import BaselineState, ScanResult, Severity
 from scanner.result_io import read, write
 from tests.factories import make_finding
@@ -23,9 +23,10 @@ def test_resolve_baseline_reads_a_saved_result(tmp_path: Path) -> None:
     pair = saved_pair(tmp_path)
     assert resolve_baseline(None) is None
     baseline = resolve_baseline(str(pair.old))
-    assert baseline is not None
+    assert isinstance(baseline, Baseline)
     assert baseline.source == str(pair.old)
     assert baseline.result == read(pair.old)
+    assert resolve_baseline("last") == LAST  # the history's, resolved once the scan has a scope
 
 
 def test_report_with_a_baseline(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from fixtures.browser import CHROMIUM, QUIET
+from fixtures.browser import CHROMIUM
 from scanner.formats import OutputFormat, formatter_for
 from scanner.formats.html_findings import INLINE_LIMIT
 from scanner.model import Confidence, ScanResult, Severity
@@ -101,16 +101,6 @@ class Opened:
     page: Page
     requests: list[str]
     problems: list[str]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with playwright.sync_playwright() as driver:
-        chromium = driver.chromium.launch(executable_path=CHROMIUM, args=list(QUIET), headless=True)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 @pytest.fixture(scope="module")

@@ -8,11 +8,11 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from scanner.model import Host, Observation, Service
-from scanner.probes import run_probes
 from scanner.probes.context import Probe, ProbeContext, ProbeSpec
 from scanner.probes.credentials import StoreCredential, load_credentials
 from scanner.probes.datastores.report import StoreReport, observations
 from scanner.probes.personal_data import FieldReport
+from scanner.probes.runner import run_probes
 from tests.factories import make_host
 from tests.scanner.probes.peers import Report
 

@@ -12,9 +12,9 @@ from urllib.parse import quote
 
 from fixtures.lab.servers import Lab
 from scanner.model import Host, Observation, Service
-from scanner.probes import run_probes
 from scanner.probes.context import ProbeContext, ProbeSpec
 from scanner.probes.credentials import StoreCredential
+from scanner.probes.runner import run_probes
 from tests.scanner.probes.peers import fake, silent
 from tests.support import REPO
 
@@ -151,7 +151,7 @@ def test_a_probe_stuck_past_its_budget_is_recorded_and_the_scan_goes_on() -> Non
 _STUCK_SCAN = """
 import socket, sys
 from scanner.model import Host, Service
-from scanner.probes import run_probes
+from scanner.probes.runner import run_probes
 from scanner.probes.context import ProbeContext, ProbeSpec
 from tests.scanner.probes.peers import fake, silent
 from tests.scanner.probes.test_registry import _stuck

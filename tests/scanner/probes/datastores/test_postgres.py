@@ -15,10 +15,10 @@ from urllib.parse import quote
 import pytest
 
 from scanner.model import Observation, ProbeError, Service
-from scanner.probes import run_probes
 from scanner.probes.context import ProbeContext
 from scanner.probes.credentials import StoreCredential
 from scanner.probes.datastores.postgres import SPEC, refuses_cleartext
+from scanner.probes.runner import run_probes
 from tests.factories import make_host
 from tests.scanner.probes.outcomes import evidence, facts, gaps, observed_text
 from tests.scanner.probes.peers import FAKE_ADDRESS, drip, fake

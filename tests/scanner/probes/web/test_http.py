@@ -21,9 +21,9 @@ import pytest
 
 from fixtures import certs
 from scanner.model import Host, Observation, Service
-from scanner.probes import run_probes
 from scanner.probes.clients.http import MAX_REQUESTS, parse_cookie
 from scanner.probes.context import ProbeContext
+from scanner.probes.runner import run_probes
 from scanner.probes.web.dumps import MAX_DUMP, read_sql
 from scanner.probes.web.exposures import env_keys
 from scanner.probes.web.http import applies, probe, scheme_of
