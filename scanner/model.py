@@ -311,6 +311,18 @@ class BaselineComparison:
 
 
 @dataclass(frozen=True)
+class Execution:
+    """Where the scan's batches ran (`scanner.execution`): this machine's
+    threads, or a Dask cluster; and the batches that ran more than once
+    because a worker died under them (their hosts counted once)."""
+
+    executor: str  # "threads" or "dask"
+    scheduler: str = ""  # the Dask scheduler's address; "" for a local cluster
+    workers: tuple[str, ...] = ()  # the Dask workers that returned batches
+    retried: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class RunPoint:
     """One recorded run of a scope, as the history panel draws it: when it
     finished and its findings by severity (critical, high, medium, low, info)."""
@@ -544,6 +556,7 @@ class ScanResult:
     # SARIF's automationDetails names it.
     scope: str = ""
     history: RunHistory | None = None
+    execution: Execution | None = None
 
     def severity_counts(self) -> dict[Severity, int]:
         counts = dict.fromkeys(Severity, 0)

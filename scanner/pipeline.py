@@ -15,18 +15,29 @@ from scanner.discovery import checkpoint as saved
 from scanner.discovery.ack_scan import AckPass, FirewallProbe, ack_scan, check_allowed
 from scanner.discovery.nmap_process import one_line
 from scanner.discovery.nmap_runs import (
+    BatchOutcome,
     Discovery,
     DiscoveryObserver,
     DiscoveryOptions,
-    discover,
     with_ports,
 )
 from scanner.discovery.nmap_xml import parse_file
+from scanner.execution.options import ExecutionOptions, Executor
+from scanner.execution.threads import run_threads
+from scanner.execution.work import probed
 from scanner.local.audit import LocalAudit, audit_local
-from scanner.model import DataSource, Host, NmapRun, Observation, ProbeError, ScanResult, Target
+from scanner.model import (
+    DataSource,
+    Execution,
+    Host,
+    NmapRun,
+    Observation,
+    ProbeError,
+    ScanResult,
+    Target,
+)
 from scanner.probes.context import ProbeContext
 from scanner.probes.firewall import posture_observations
-from scanner.probes.runner import run_probes
 from scanner.result_io import SCHEMA_VERSION
 from scanner.rule_engine.advisories import advisory_sources
 from scanner.rule_engine.distributions import distribution_observations, support_sources
@@ -46,6 +57,7 @@ class ScanRequest:
     firewall_probe: FirewallProbe = FirewallProbe.NONE
     inventory: Inventory | None = None
     cost: CostBasis = DEFAULT_COST
+    execution: ExecutionOptions = field(default_factory=ExecutionOptions)
 
 
 def now() -> str:
@@ -64,10 +76,12 @@ def _assemble(
     cost: CostBasis = DEFAULT_COST,
     progress: Progress = QUIET,
     port_choice: str = "",
+    execution: Execution | None = None,
 ) -> ScanResult:
     answered = {h.address for h in found.hosts} | {n for h in found.hosts for n in h.hostnames}
     acked = ack.hosts if ack is not None else {}
-    observations, probe_errors = run_probes(found.hosts, probes)
+    # The executors probe each batch's hosts with the batch (`scanner.execution`).
+    observations, probe_errors = found.observations, found.probe_errors
     observations = _postures(found.hosts, acked) + _releases(found.hosts) + observations
     findings = evaluate(found.hosts, observations, rules, progress=progress)
     nmap_run = found.nmap
@@ -89,6 +103,7 @@ def _assemble(
         data_sources=_data_sources(rules),
         unanswered=tuple(t for t in targets if t not in answered),
         port_choice=port_choice,
+        execution=execution,
     )
     return assessed(result, inventory, cost)
 
@@ -123,13 +138,17 @@ def scan(
     # One port list for discovery, the ACK scan and the checkpoint key.
     options, ports = with_ports(request.discovery)
     if checkpoint is None:
-        found = discover(request.targets, options, observers)
+        found = _run_batches(request, options, observers, ())
     else:
         key = saved.scan_key(request.targets, options)
         completed = saved.load(checkpoint, key) if resume else []
+        # Saved by a trustscan that probed after discovery: probed now.
+        completed = [
+            o if o.observations or o.probe_errors else probed(o, request.probes) for o in completed
+        ]
         writer = saved.CheckpointWriter(checkpoint, key, resumed=bool(completed))
         try:
-            found = discover(request.targets, options, [*observers, writer], completed)
+            found = _run_batches(request, options, [*observers, writer], completed)
         finally:
             writer.close()
     ack = None
@@ -147,7 +166,29 @@ def scan(
         request.cost,
         progress,
         ports.words,
+        Execution(
+            request.execution.executor.value,
+            request.execution.scheduler or "",
+            found.workers,
+            found.retried,
+        ),
     )
+
+
+def _run_batches(
+    request: ScanRequest,
+    options: DiscoveryOptions,
+    observers: Sequence[DiscoveryObserver],
+    completed: Sequence[BatchOutcome],
+) -> Discovery:
+    """Each batch's nmap and probes, by the executor asked for."""
+    if request.execution.executor is Executor.DASK:
+        from scanner.execution.dask import run_dask
+
+        return run_dask(
+            request.targets, options, request.probes, request.execution, observers, completed
+        )
+    return run_threads(request.targets, options, request.probes, observers, completed)
 
 
 def scan_nmap_xml(

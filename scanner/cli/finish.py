@@ -13,7 +13,7 @@ import click
 from scanner.cli.options import Outputs
 from scanner.discovery.checkpoint import saved_batches
 from scanner.model import ScanResult
-from scanner.outputs.coverage import coverage_lines
+from scanner.outputs.coverage import coverage_lines, execution_lines
 from scanner.outputs.files import write_outputs
 from scanner.outputs.gate import verdict
 from scanner.outputs.progress import TerminalProgress
@@ -69,6 +69,8 @@ def finish(
     # what the run says about itself goes to stderr, so `--json - | jq` works.
     if not quiet:
         click.echo(summary_line(result, written, _recorded(history)), err=True)
+        for line in execution_lines(result):
+            click.echo(line, err=True)
     for note in history.notes if history is not None else ():
         click.echo(f"trustscan: note: {note}", err=True)
     # Even with --quiet an exit 4 says why: unlike a tripped gate, it asks the

@@ -94,6 +94,27 @@ if TYPE_CHECKING:
     help="Seconds before one nmap batch is given up (its hosts are recorded as errors).",
 )
 @click.option(
+    "--executor",
+    type=click.Choice(["threads", "dask"]),
+    default="threads",
+    show_default=True,
+    help="Where the batches (nmap and the probes of its hosts) run: this machine's "
+    "threads, or a Dask cluster (--scheduler; without it, a local cluster of 2 workers).",
+)
+@click.option(
+    "--scheduler",
+    metavar="tcp://HOST:8786",
+    help="The Dask scheduler to send batches to (--executor dask); see docs/distributed.md.",
+)
+@click.option(
+    "--site",
+    "sites",
+    multiple=True,
+    metavar="BLOCK=NAME",
+    help="Run the targets of BLOCK only on Dask workers offering the resource site-NAME "
+    "(repeatable); a site with no worker is reported as not covered.",
+)
+@click.option(
     "--nmap",
     "nmap_path",
     envvar="TRUSTSCAN_NMAP",
@@ -171,6 +192,9 @@ def scan(
     parallel: int,
     batch_size: int,
     batch_timeout: float,
+    executor: str,
+    scheduler: str | None,
+    sites: tuple[str, ...],
     nmap_path: str | None,
     nmap_args: tuple[str, ...],
     assume_up: bool,
@@ -201,6 +225,9 @@ def scan(
             *(("the target file", Path(t[1:])) for t in targets if t.startswith("@")),
         ],
     )
+    from scanner.execution.options import execution_options
+
+    execution = execution_options(executor, scheduler, sites)
     dirs = with_builtin_rules(rule_dirs)
     rules = load_rules(dirs)
     inventory = inventory_of(inventory_file)
@@ -253,6 +280,7 @@ def scan(
                         firewall_probe=FirewallProbe(firewall_probe),
                         inventory=inventory,
                         cost=cost,
+                        execution=execution,
                     ),
                     [progress] if progress is not None else [],
                     checkpoint,

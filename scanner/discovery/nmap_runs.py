@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import ipaddress
 import signal
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import as_completed
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -37,7 +37,7 @@ from scanner.discovery.nmap_process import (
 )
 from scanner.discovery.nmap_xml import NmapReport, NmapXmlError, parse_file
 from scanner.discovery.ports import PortChoice, choose_ports
-from scanner.model import Host, NmapRun, ProbeError, Target, TargetKind
+from scanner.model import Host, NmapRun, Observation, ProbeError, Target, TargetKind
 from scanner.support.errors import InputError, ScanFailed
 
 # Options trustscan controls itself; letting them through would break parsing.
@@ -64,15 +64,40 @@ class Discovery:
     hosts: tuple[Host, ...]
     nmap: NmapRun
     errors: tuple[ProbeError, ...]
+    # What the batches' own probes found, when probes ran with each batch
+    # (`discover(after=...)`, the executors of `scanner.execution`).
+    observations: tuple[Observation, ...] = ()
+    probe_errors: tuple[ProbeError, ...] = ()
+    # Batches that ran more than once (a Dask worker died under them).
+    retried: tuple[str, ...] = ()
+    workers: tuple[str, ...] = ()  # where batches ran, when not here
 
 
 @dataclass(frozen=True)
 class BatchOutcome:
-    """One nmap process: its targets and either its report or why it failed."""
+    """One nmap process: its targets and either its report or why it failed;
+    with the probes of its hosts when they ran with the batch."""
 
     targets: tuple[Target, ...]
     report: NmapReport | None
     error: ProbeError | None
+    observations: tuple[Observation, ...] = ()
+    probe_errors: tuple[ProbeError, ...] = ()
+    label: str = ""  # "batch 3 (10.0.0.9-12)"
+    attempts: int = 1  # more than 1: its worker was lost and it ran again
+    worker: str = ""  # where it ran (a Dask worker's address), "" here
+
+
+@dataclass(frozen=True)
+class BatchPlan:
+    """What `discover` will run: the nmap binary, the options with their one
+    port list, the batches not yet done, and how far a resumed scan is."""
+
+    binary: str
+    options: DiscoveryOptions
+    batches: tuple[tuple[Target, ...], ...]
+    done: int
+    total: int
 
 
 class DiscoveryObserver(Protocol):
@@ -180,7 +205,7 @@ def read_report(ended: NmapExit, label: str, timeout: float) -> tuple[NmapReport
     return report, "", ""
 
 
-def _run_batch(
+def run_batch(
     batch: tuple[Target, ...],
     options: DiscoveryOptions,
     index: int,
@@ -197,10 +222,33 @@ def _run_batch(
             return None
         report, reason, message = read_report(ended, label, options.batch_timeout)
     if report is not None:
-        return BatchOutcome(batch, report, None)
+        return BatchOutcome(batch, report, None, label=label)
     if reason == "timeout":
         message += f"; {len(batch)} target(s) of this batch were not scanned"
-    return BatchOutcome(batch, None, ProbeError("discovery", label, reason, message))
+    return BatchOutcome(batch, None, ProbeError("discovery", label, reason, message), label=label)
+
+
+def plan_batches(
+    targets: Sequence[Target],
+    options: DiscoveryOptions,
+    completed: Sequence[BatchOutcome] = (),
+    groups: Sequence[Sequence[Target]] | None = None,
+) -> BatchPlan:
+    """The batches of the targets not already in `completed` (a resumed
+    scan's), checked before anything runs: nmap is there, no forbidden
+    option. `groups`: targets that must not share a batch with each other's
+    (the sites of a distributed scan); default, one group."""
+    binary = nmap_binary(options.nmap_path)  # fail fast, before any thread, without nmap
+    for ipv6 in (False, True):
+        nmap_arguments(options, ipv6)  # reject forbidden options up front
+    options, _ = with_ports(options)
+    skip = {t.value for outcome in completed for t in outcome.targets}
+    batches: list[tuple[Target, ...]] = []
+    for group in groups if groups is not None else [targets]:
+        batches += make_batches([t for t in group if t.value not in skip], options)
+    total = len(targets)
+    done = total - sum(len(b) for b in batches)
+    return BatchPlan(binary, options, tuple(batches), done, total)
 
 
 def discover(
@@ -208,27 +256,32 @@ def discover(
     options: DiscoveryOptions,
     observers: Sequence[DiscoveryObserver] = (),
     completed: Sequence[BatchOutcome] = (),
+    after: Callable[[BatchOutcome], BatchOutcome] | None = None,
 ) -> Discovery:
-    """Scan all targets not already in `completed` (a resumed scan's batches).
+    """Scan all targets not already in `completed` (a resumed scan's batches),
+    `options.parallel` batches at a time. `after`: what to do with each
+    batch's outcome in its own thread as soon as its nmap is done (probe its
+    hosts), so that the next batches' nmap runs meanwhile.
 
     Raise ScanFailed only when no batch produced a result.
     """
-    binary = nmap_binary(options.nmap_path)  # fail fast, before any thread, without nmap
-    for ipv6 in (False, True):
-        nmap_arguments(options, ipv6)  # reject forbidden options up front
-    options, _ = with_ports(options)
-    skip = {t.value for outcome in completed for t in outcome.targets}
-    batches = make_batches([t for t in targets if t.value not in skip], options)
-    total = len(targets)
-    done = total - sum(len(b) for b in batches)
+    plan = plan_batches(targets, options, completed)
+    done = plan.done
     for observer in observers:
-        observer.batch_done(None, done, total)
-    outcomes: list[BatchOutcome] = list(completed)
+        observer.batch_done(None, done, plan.total)
     finished: list[tuple[int, BatchOutcome]] = []
-    with nmap_pool(min(options.parallel, len(batches))) as (pool, processes):
+
+    def batch(
+        index: int, targets: tuple[Target, ...], processes: NmapProcesses
+    ) -> BatchOutcome | None:
+        outcome = run_batch(targets, plan.options, index, plan.binary, processes)
+        if outcome is None or after is None or outcome.report is None:
+            return outcome
+        return after(outcome)
+
+    with nmap_pool(min(plan.options.parallel, len(plan.batches))) as (pool, processes):
         futures = {
-            pool.submit(_run_batch, batch, options, i, binary, processes): i
-            for i, batch in enumerate(batches)
+            pool.submit(batch, i, targets, processes): i for i, targets in enumerate(plan.batches)
         }
         for future in as_completed(futures):
             outcome = future.result()
@@ -237,8 +290,13 @@ def discover(
             finished.append((futures[future], outcome))
             done += len(outcome.targets)
             for observer in observers:
-                observer.batch_done(outcome, done, total)
-    outcomes.extend(o for _, o in sorted(finished, key=lambda item: item[0]))
+                observer.batch_done(outcome, done, plan.total)
+    ordered = [o for _, o in sorted(finished, key=lambda item: item[0])]
+    return assemble([*completed, *ordered])
+
+
+def assemble(outcomes: Sequence[BatchOutcome]) -> Discovery:
+    """The batches' outcomes as one discovery: each host once, in batch order."""
     reports = [o.report for o in outcomes if o.report is not None]
     errors = tuple(o.error for o in outcomes if o.error is not None)
     if not reports and errors:
@@ -255,4 +313,13 @@ def discover(
         hosts=tuple(hosts),
         nmap=NmapRun(version=version, commands=tuple(r.args for r in reports)),
         errors=errors,
+        observations=tuple(o for outcome in outcomes for o in outcome.observations),
+        probe_errors=tuple(e for outcome in outcomes for e in outcome.probe_errors),
+        retried=tuple(
+            f"{o.label or batch_label(o.targets)} ran {o.attempts} times: a worker was lost "
+            "under it; its hosts are counted once"
+            for o in outcomes
+            if o.attempts > 1
+        ),
+        workers=tuple(sorted({o.worker for o in outcomes if o.worker})),
     )

@@ -84,3 +84,10 @@ def coverage_lines(result: ScanResult) -> list[str]:
         more = f"; and {len(errors) - EXAMPLES} more" if len(errors) > EXAMPLES else ""
         lines.append(f"trustscan: not covered: {len(errors)} {kind}: {named}{more}")
     return lines
+
+
+def execution_lines(result: ScanResult) -> list[str]:
+    """What the run says about where it ran: the batches a lost Dask worker
+    made run again. Not gaps: their hosts were scanned, once."""
+    execution = result.execution
+    return [f"trustscan: note: {line}" for line in (execution.retried if execution else ())]
