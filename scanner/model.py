@@ -525,6 +525,91 @@ class Assessment:
 
 
 @dataclass(frozen=True)
+class CheckRun:
+    """One kind of check on one host (`scanner.assessment.coverage.CHECKS`):
+    how many of its services it looked at (one, the host, for a host-wide
+    check), how many showed a weakness (a finding of low severity or worse),
+    and how many it could not finish. The rest were checked and found clean."""
+
+    check: str  # a key of CHECKS: versions, exposure, tls, web, datastores, ...
+    checked: int
+    weak: int = 0
+    incomplete: int = 0
+    # The services' ports, in order; empty for a host-wide check.
+    ports: tuple[int, ...] = ()
+    # What did not finish, or what a host-wide check saw, in words.
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class HostCoverage:
+    """The checks that ran on one host."""
+
+    host: str
+    checks: tuple[CheckRun, ...] = ()
+
+
+@dataclass(frozen=True)
+class GapCount:
+    """Parts of the scan of one kind that did not happen (its probe errors),
+    with a few of them named."""
+
+    kind: str
+    count: int
+    examples: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class FixedGroup:
+    """Known vulnerabilities of one product on one port that the host's
+    distribution fixed in its package (backports): no finding for them."""
+
+    host: str
+    port: int | None
+    product: str
+    cves: tuple[str, ...]
+    # No CVE of the group is left open: the product has no finding for them.
+    entirely: bool = False
+    evidence: tuple[str, ...] = ()  # the advisories that settle them
+
+
+@dataclass(frozen=True)
+class RecordCount:
+    """How many customer records a host (port None) or one of its stores
+    holds, and which source the count is from (`scanner.assessment.records`):
+    the inventory, the store's statistics, or rows read from a dump."""
+
+    host: str
+    port: int | None
+    records: int
+    source: str
+    where: str = ""  # the inventory entry (FILE:LINE) or what was counted
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """What the scan covered and what it did not (`scanner.assessment.coverage`):
+    the ports and how they were chosen, the targets that did not answer or
+    timed out, the parts that failed by kind, the checks that ran on each host
+    and found nothing (negative evidence), the CVEs the distributions fixed,
+    how each record count was made and what trustscan does not test at all."""
+
+    ports: str  # which ports were scanned and how they were chosen
+    not_scanned: str  # which were not
+    unanswered: tuple[str, ...] = ()  # targets that did not answer
+    # Targets, hosts and services whose scan or probe ran out of time, or that
+    # held a probe's answer back (tarpits): "WHERE: what".
+    timed_out: tuple[str, ...] = ()
+    # Hosts nmap counted as up (-Pn) on which every port stayed silent.
+    silent: tuple[str, ...] = ()
+    gaps: tuple[GapCount, ...] = ()
+    hosts: tuple[HostCoverage, ...] = ()
+    fixed_by_distribution: tuple[FixedGroup, ...] = ()
+    records: tuple[RecordCount, ...] = ()
+    not_tested: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class ScanResult:
     schema_version: str
     tool_version: str
@@ -557,6 +642,8 @@ class ScanResult:
     scope: str = ""
     history: RunHistory | None = None
     execution: Execution | None = None
+    # What the scan covered and did not; set when the result is assessed.
+    coverage: Coverage | None = None
 
     def severity_counts(self) -> dict[Severity, int]:
         counts = dict.fromkeys(Severity, 0)

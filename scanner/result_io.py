@@ -23,11 +23,13 @@ from scanner.support.json_files import load_json
 # 1.5: finding subjects, the baseline comparison, accepted risks.
 # 1.6: the scope and the scan history's view of the run.
 # 1.7: where the batches ran (threads or Dask) and which ran again.
-SCHEMA_VERSION = "1.7"
+# 1.8: the coverage: ports, silence and gaps, the checks that found nothing,
+#      the CVEs distributions fixed, how records were counted, what is not tested.
+SCHEMA_VERSION = "1.8"
 # Every version this code reads: each minor version only added fields with
 # defaults, so older results decode into today's model. A result is written
 # back as SCHEMA_VERSION, never under the label it was read with.
-READ_VERSIONS = ("1.0", "1.1", "1.2", "1.3", "1.4", "1.5", "1.6", "1.7")
+READ_VERSIONS = ("1.0", "1.1", "1.2", "1.3", "1.4", "1.5", "1.6", "1.7", "1.8")
 _MAX_RESULT_BYTES = 512 * 1024 * 1024
 _VERSION = re.compile(r"([0-9]{1,6})\.([0-9]{1,6})")
 

@@ -3,6 +3,7 @@ real data stores and real web servers."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 
@@ -18,15 +19,30 @@ from tests.websites import Websites
 def _history_out_of_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """Every scan records its run in the history (default: in the user's data
     directory): the suite's runs go to a directory of its own."""
-    before = os.environ.get("XDG_DATA_HOME")
-    os.environ["XDG_DATA_HOME"] = str(tmp_path_factory.mktemp("xdg-data"))
+    with _environ("XDG_DATA_HOME", str(tmp_path_factory.mktemp("xdg-data"))):
+        yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _cache_out_of_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Loading rules fills the rules cache (default: in the user's cache
+    directory): the suite's go to a directory of its own, empty at the start,
+    so no test passes on what an older checkout left there."""
+    with _environ("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache"))):
+        yield
+
+
+@contextlib.contextmanager
+def _environ(name: str, value: str) -> Iterator[None]:
+    before = os.environ.get(name)
+    os.environ[name] = value
     try:
         yield
     finally:
         if before is None:
-            os.environ.pop("XDG_DATA_HOME", None)
+            os.environ.pop(name, None)
         else:
-            os.environ["XDG_DATA_HOME"] = before
+            os.environ[name] = before
 
 
 @pytest.fixture(scope="session")

@@ -38,21 +38,14 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from fnmatch import fnmatchcase
 from pathlib import Path
-from typing import Any
-
-import jsonschema
+from typing import TYPE_CHECKING, Any
 
 from scanner.model import Acceptance, AcceptanceCheck, Finding, ScanResult
+from scanner.support.problems import FileProblem, FileProblems
 from scanner.support.resources import reports_dir
-from scanner.support.yaml_files import (
-    FileProblem,
-    FileProblems,
-    YamlFileError,
-    error_path,
-    line_of,
-    read_yaml,
-    schema_validator,
-)
+
+if TYPE_CHECKING:
+    import jsonschema
 
 # Looked for in the current directory when no --accept is given (as Trivy
 # reads .trivyignore).
@@ -132,6 +125,16 @@ class AcceptedRisks:
 
 def load_accepted(path: Path) -> AcceptedRisks:
     """Load and validate an accepted-risks file; raise `AcceptError` on any problem."""
+    # Imported here: the command line imports this module for the file's
+    # default name, and `--help` needs no YAML reader.
+    from scanner.support.yaml_files import (
+        YamlFileError,
+        error_path,
+        line_of,
+        read_yaml,
+        schema_validator,
+    )
+
     try:
         node, data = read_yaml(path, _MAX_ACCEPT_BYTES, "accepted-risks file")
     except YamlFileError as exc:

@@ -21,8 +21,10 @@ Each finding gets a score from 0 to 100::
   there is no inventory). Anyone can reach an exposed host; a production host
   holds the real customers.
 - data factor: 1 + log10(1 + records) / 2, where records is the inventory's
-  `customer_records` for the host, or else the `store.records` count a
-  data-store probe observed on the finding's port. Logarithmic, because a
+  `customer_records` for the host, or else the records counted on the
+  finding's port: a store's statistics for what holds personal data, or the
+  rows read from a dump (`scanner.assessment.records`, the one count every
+  view shows). Logarithmic, because a
   breach of a million records is worse than one of a thousand, but not a
   thousand times worse for the business: 0 records gives 1.0, 1,000 gives
   2.5, 1,000,000 gives 4.0.
@@ -65,7 +67,14 @@ the package's changelog first, which is quick. A KEV CVE's finding is at least h
 mediums.
 
 The customer-trust summary (data, customers, duties, cost, notices) is
-`scanner.assessment.trust`'s; it is computed here too, so one call assesses a result.
+`scanner.assessment.trust`'s, and the coverage (what was checked, what was
+not) `scanner.assessment.coverage`'s; both are computed here too, so one call
+assesses a result.
+
+The executive summary explains the overall score in this scan's own numbers
+(`explain_score`: the riskiest host's worst finding, its factors multiplied
+out, and what its other findings add); the levels' calibration (`RISK_LEVELS`,
+"30 is a confirmed critical weakness on ...") is the appendix's.
 """
 
 from __future__ import annotations
@@ -76,7 +85,9 @@ from collections import Counter, defaultdict
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 
+from scanner.assessment.coverage import coverage_of
 from scanner.assessment.inventory import Asset, Inventory
+from scanner.assessment.records import Key, counts_by_key, record_counts
 from scanner.assessment.trust import DEFAULT_COST, CostBasis, customer_trust
 from scanner.model import (
     Assessment,
@@ -84,8 +95,8 @@ from scanner.model import (
     Finding,
     FindingRisk,
     HostRisk,
-    Observation,
     PlanStep,
+    RecordCount,
     ScanResult,
     Severity,
     address_key,
@@ -121,9 +132,13 @@ def _num(value: float) -> str:
 
 
 def finding_risk(
-    finding: Finding, asset: Asset | None = None, observed_records: int | None = None
+    finding: Finding,
+    asset: Asset | None = None,
+    observed_records: int | None = None,
+    observed_source: str = "observed",
 ) -> FindingRisk:
-    """Score one finding; `asset` from the inventory, `observed_records` from a probe."""
+    """Score one finding; `asset` from the inventory, `observed_records` counted
+    on the finding's port (`observed_source` says how: `scanner.assessment.records`)."""
     weight = SEVERITY_WEIGHT[finding.severity]
     confidence = CONFIDENCE_FACTOR[finding.confidence]
     factors = [
@@ -141,7 +156,7 @@ def finding_risk(
     if asset is not None and asset.customer_records is not None:
         records, where = asset.customer_records, "inventory"
     elif observed_records is not None:
-        records, where = observed_records, "observed"
+        records, where = observed_records, observed_source
     data = 1.0
     if records is not None:
         data = data_factor(records)
@@ -158,25 +173,22 @@ def host_score(scores: Sequence[float]) -> float:
     return round(min(MAX_SCORE, ranked[0] + REST_SHARE * sum(ranked[1:])), 1)
 
 
-def _observed_records(observations: Sequence[Observation]) -> dict[tuple[str, int | None], int]:
-    seen: dict[tuple[str, int | None], int] = {}
-    for obs in observations:
-        if obs.key != "store.records":
-            continue
-        try:
-            count = int(obs.value)
-        except ValueError:
-            continue
-        key = (obs.host, obs.port)
-        seen[key] = max(seen.get(key, 0), count)
-    return seen
+def _counted_on_port(counts: dict[Key, RecordCount], finding: Finding) -> RecordCount | None:
+    """What was counted on the finding's own port (a store, a dump): a
+    host-wide finding takes the inventory's count only, as before."""
+    return counts.get((finding.host, finding.port)) if finding.port is not None else None
 
 
 def assess(
-    result: ScanResult, inventory: Inventory | None = None, cost: CostBasis = DEFAULT_COST
+    result: ScanResult,
+    inventory: Inventory | None = None,
+    cost: CostBasis = DEFAULT_COST,
+    counts: tuple[RecordCount, ...] | None = None,
 ) -> Assessment:
     """Score every finding and host of a result, highest risk first; rank the
-    remediation plan and summarise what it all means for customers."""
+    remediation plan and summarise what it all means for customers. `counts`:
+    the record counts (`scanner.assessment.records.record_counts`), made here
+    when not given."""
     names: dict[str, tuple[str, ...]] = {h.address: h.hostnames for h in result.hosts}
     assets: dict[str, Asset | None] = {}
 
@@ -187,11 +199,23 @@ def assess(
             assets[host] = inventory.lookup(host, names.get(host, ()))
         return assets[host]
 
-    records = _observed_records(result.observations)
-    scored: list[tuple[Finding, FindingRisk]] = [
-        (f, finding_risk(f, asset_of(f.host), records.get((f.host, f.port))))
-        for f in result.findings
-    ]
+    if counts is None:
+        counts = record_counts(result, inventory)
+    keyed = counts_by_key(counts)
+    scored: list[tuple[Finding, FindingRisk]] = []
+    for finding in result.findings:
+        counted = _counted_on_port(keyed, finding)
+        scored.append(
+            (
+                finding,
+                finding_risk(
+                    finding,
+                    asset_of(finding.host),
+                    counted.records if counted else None,
+                    counted.source if counted else "observed",
+                ),
+            )
+        )
     by_host: dict[str, list[float]] = defaultdict(list)
     for finding, risk in scored:
         by_host[finding.host].append(risk.score)
@@ -218,7 +242,7 @@ def assess(
         hosts=ranked_hosts,
         inventory_source=inventory.source if inventory is not None else "",
         plan=remediation_plan(result, finding_risks, ranked_hosts, exposed),
-        trust=customer_trust(result, inventory, cost),
+        trust=customer_trust(result, inventory, cost, counts),
     )
 
 
@@ -230,14 +254,24 @@ def assessed(
     With an inventory, the findings are first keyed by their host's identity
     (`host_identities`), so that a system keeps its findings' fingerprints
     when its address changes; the risk scores, the plan and the customer-trust
-    summary are then keyed by those fingerprints."""
+    summary are then keyed by those fingerprints.
+
+    The coverage (`scanner.assessment.coverage`) is made here too, with the
+    record counts the assessment used; a part of a scan keeps the coverage
+    `selection.narrowed` made before its findings were cut by severity."""
     if inventory is not None:
         identity = host_identities(result, inventory)
         result = replace(
             result,
             findings=tuple(rekeyed(f, identity.get(f.host, f.host)) for f in result.findings),
         )
-    return replace(result, assessment=assess(result, inventory, cost))
+    counts = record_counts(result, inventory)
+    coverage = result.coverage
+    if coverage is not None and result.selection:
+        coverage = replace(coverage, records=counts)
+    else:
+        coverage = coverage_of(result, counts)
+    return replace(result, assessment=assess(result, inventory, cost, counts), coverage=coverage)
 
 
 _PATTERN = frozenset("*?[")
@@ -345,10 +379,14 @@ def remediation_plan(
 
 @dataclass(frozen=True)
 class RiskLevel:
-    """What a score means, in the words of the executive summary."""
+    """What a score means, in the words of the appendix's table of levels
+    (`meaning`, calibrated on example weaknesses), and what to do about it
+    (`advice`, which the executive summary adds to the explanation of this
+    scan's own score: `explain_score`)."""
 
     name: str
     meaning: str
+    advice: str = ""
 
 
 # The overall level of a score (a host's, or the highest). Calibrated on the
@@ -363,6 +401,7 @@ RISK_LEVELS: tuple[tuple[float, RiskLevel], ...] = (
             "confirmed critical weakness on a host holding about 10,000 customer records, or "
             "a high one in front of about a million. Treat it as an incident waiting to "
             "happen: fix or isolate it now.",
+            "Treat it as an incident waiting to happen: fix or isolate it now.",
         ),
     ),
     (
@@ -371,6 +410,7 @@ RISK_LEVELS: tuple[tuple[float, RiskLevel], ...] = (
             "high",
             "A serious weakness: 10 is a confirmed critical weakness on any host (a way in), "
             "or a high one on a host with about 100 customer records. Fix it within days.",
+            "Fix it within days.",
         ),
     ),
     (
@@ -380,6 +420,7 @@ RISK_LEVELS: tuple[tuple[float, RiskLevel], ...] = (
             "A confirmed medium weakness, or a more serious one whose evidence is uncertain "
             "(a distribution build that may carry the fix). Fix it in the next maintenance "
             "window.",
+            "Fix it in the next maintenance window.",
         ),
     ),
     (
@@ -387,6 +428,7 @@ RISK_LEVELS: tuple[tuple[float, RiskLevel], ...] = (
         RiskLevel(
             "low",
             "Only minor weaknesses. Fix them as part of routine maintenance.",
+            "Fix it as part of routine maintenance.",
         ),
     ),
 )
@@ -399,3 +441,48 @@ def risk_level(score: float) -> RiskLevel:
         if score >= floor:
             return level
     return NO_RISK
+
+
+_TITLE_CHARS = 120
+
+
+def _factor_words(factors: Sequence[str]) -> list[str]:
+    """`critical severity x10` -> `10 for critical severity` (factors are made
+    by `finding_risk`, label then multiplier)."""
+    words = []
+    for factor in factors:
+        label, sign, value = factor.rpartition(f" {TIMES}")
+        words.append(f"{value} for {label}" if sign else factor)
+    return words
+
+
+def explain_score(result: ScanResult, host: HostRisk) -> str:
+    """Why `host` scores what it does, in this scan's own numbers: its worst
+    finding's factors multiplied out, and what its other findings add."""
+    where = f"{host.system} ({host.host})" if host.system else host.host
+    assessment = result.assessment
+    own = {f.fingerprint: f for f in result.findings if f.host == host.host}
+    risks = [r for r in (assessment.findings if assessment else ()) if r.fingerprint in own]
+    risks.sort(key=lambda r: -r.score)
+    if not risks or host.score <= 0:
+        return f"No finding on {where} adds risk."
+    worst = risks[0]
+    finding = own[worst.fingerprint]
+    title = finding.title
+    if len(title) > _TITLE_CHARS:
+        title = title[: _TITLE_CHARS - 1] + "\u2026"
+    port = f" on port {finding.port}" if finding.port is not None else ""
+    product = f" {TIMES} ".join(_factor_words(worst.factors))
+    text = (
+        f"Your riskiest host, {where}, scores {host.score:.1f} because of its worst "
+        f"finding{port}, \u201c{title}\u201d: {product} = {worst.score:.1f}."
+    )
+    added = round(host.score - worst.score, 1)
+    others = sum(1 for r in risks[1:] if r.score > 0)
+    if others and added > 0:
+        noun = "finding adds" if others == 1 else "findings add"
+        text += (
+            f" Its {others} other {noun} {added:.1f} "
+            f"({REST_SHARE:.0%} of their scores, the total capped at {MAX_SCORE:g})."
+        )
+    return text

@@ -76,13 +76,23 @@ def selection(hosts: Sequence[str], min_severity: str | None) -> Selection:
 
 
 def narrowed(result: ScanResult, chosen: Selection) -> ScanResult:
-    """The part of `result` that `chosen` selects, not yet assessed."""
+    """The part of `result` that `chosen` selects, not yet assessed.
+
+    Its coverage is the whole scan's, cut to its hosts: a check that found a
+    weakness below the part's severity did not find nothing."""
+    # Imported here: the coverage reads the baseline's idea of a host that
+    # answered, and the baseline imports this module.
+    from scanner.assessment.coverage import coverage_of, within
+
     hosts = tuple(h for h in result.hosts if chosen.keeps_host(h))
     kept = {h.address for h in hosts}
     floor = chosen.min_severity.rank if chosen.min_severity is not None else -1
     earlier = f"{result.selection}; " if result.selection else ""
+    whole = result.coverage if result.coverage is not None else coverage_of(result)
+    unanswered = tuple(t for t in result.unanswered if chosen.keeps_address(t))
     return replace(
         result,
+        coverage=replace(within(whole, kept), unanswered=unanswered),
         hosts=hosts,
         observations=tuple(o for o in result.observations if o.host in kept),
         findings=tuple(f for f in result.findings if f.host in kept and f.severity.rank >= floor),
@@ -90,7 +100,7 @@ def narrowed(result: ScanResult, chosen: Selection) -> ScanResult:
         probe_errors=tuple(
             e for e in result.probe_errors if e.target in kept or not _is_address(e.target)
         ),
-        unanswered=tuple(t for t in result.unanswered if chosen.keeps_address(t)),
+        unanswered=unanswered,
         selection=earlier + chosen.describe(),
         assessment=None,
     )

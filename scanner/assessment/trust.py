@@ -22,11 +22,17 @@ How it counts
 - A category's records on a host: the inventory's `customer_records` when it
   gives them (it knows the whole system), else the records the probes
   counted for that category. Records add up across hosts (each copy leaks).
+- A host's records are its one count (`scanner.assessment.records`, which
+  says which source wins: the inventory, then the stores' statistics, then
+  rows read from a dump), the same number every view shows.
 - Customers come only from the inventory's segments. A segment is a group of
   people, so the same segment named on two systems is counted once, at its
   largest size; customers at risk are the sum over distinct segments.
 - The cost multiplies the customers at risk (or, when no segment gives
-  them, the records at risk) by the per-record cost. The default figure is
+  them, the records at risk) by the per-record cost: a customer counts as
+  one record, as the per-record figure counts people. It is an order of
+  magnitude, shown rounded to two figures (`cost_about`) with its basis
+  (`cost_basis_text`), never to the dollar. The default figure is
   the average cost per customer-PII record in IBM and Ponemon's Cost of a
   Data Breach Report 2024 (USD 173); that report leaves out breaches of more
   than a million records, so above that the per-record figure overstates
@@ -36,10 +42,15 @@ How it counts
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+# The cost basis lives apart (the command line shows its default in `--help`);
+# the estimate's callers still find it here.
+from scanner.assessment.cost import DEFAULT_COST as DEFAULT_COST
+from scanner.assessment.cost import MAX_COST_PER_RECORD as MAX_COST_PER_RECORD
+from scanner.assessment.cost import CostBasis as CostBasis
+from scanner.assessment.cost import cost_basis as cost_basis
 from scanner.assessment.inventory import Asset, Inventory
 from scanner.assessment.notices import (
     CATEGORY_WORDS,
@@ -47,6 +58,7 @@ from scanner.assessment.notices import (
     draft_notice_for_everyone,
     words,
 )
+from scanner.assessment.records import Key, counts_by_key, record_counts, records_of
 from scanner.model import (
     Assessment,
     CategoryAtRisk,
@@ -57,11 +69,11 @@ from scanner.model import (
     Finding,
     HostAtRisk,
     Observation,
+    RecordCount,
     ScanResult,
     SegmentAtRisk,
     Severity,
 )
-from scanner.support.errors import InputError
 
 EXPOSING = Severity.MEDIUM
 
@@ -74,52 +86,6 @@ CARD = "card-number"
 MEGA_BREACH_RECORDS = 1_000_000
 GDPR_URL = "https://eur-lex.europa.eu/eli/reg/2016/679/oj"
 PCI_URL = "https://www.pcisecuritystandards.org/document_library/"
-
-
-@dataclass(frozen=True)
-class CostBasis:
-    """The per-record breach cost the estimate uses, and where it comes from."""
-
-    per_record: float = 173.0
-    currency: str = "USD"
-    source: str = (
-        "IBM and Ponemon Institute, Cost of a Data Breach Report 2024: "
-        "average cost per customer PII record (USD 173)"
-    )
-
-
-DEFAULT_COST = CostBasis()
-
-
-# A record costs tens or hundreds in any currency; a million per record is a typo.
-MAX_COST_PER_RECORD = 1_000_000.0
-
-
-def cost_basis(
-    per_record: float | None = None, currency: str | None = None, source: str | None = None
-) -> CostBasis:
-    """The cost basis from the user's `--cost-*` options, checked."""
-    if currency is not None and not re.fullmatch(r"[A-Za-z]{3}", currency):
-        raise InputError(f"--cost-currency {currency!r}: give an ISO 4217 code such as EUR")
-    if per_record is None:
-        if source is not None:
-            raise InputError("--cost-source describes --cost-per-record: give that too")
-        if currency is not None:
-            raise InputError("--cost-currency is the unit of --cost-per-record: give that too")
-        return DEFAULT_COST
-    # inf and nan pass a "> 0" check and would make the JSON result invalid.
-    if not math.isfinite(per_record) or not 0 < per_record <= MAX_COST_PER_RECORD:
-        raise InputError(
-            f"--cost-per-record {per_record!r}: give a positive amount up to "
-            f"{MAX_COST_PER_RECORD:,.0f} (a cost per customer record)"
-        )
-    if source is not None and len(source) > 200:
-        raise InputError("--cost-source: say where the figure comes from in under 200 characters")
-    return CostBasis(
-        per_record=per_record,
-        currency=(currency or DEFAULT_COST.currency).upper(),
-        source=source or "given with --cost-per-record (no source stated)",
-    )
 
 
 def saved_cost(assessment: Assessment | None) -> CostBasis:
@@ -182,6 +148,8 @@ class _HostData:
     asset: Asset | None
     fingerprints: list[str]
     worst: Severity
+    # The host's one record count (`scanner.assessment.records`), if any.
+    counted: RecordCount | None = None
     categories: dict[str, _Category] = field(default_factory=dict)
 
     def add(self, category: str, records: int, source: str) -> None:
@@ -192,9 +160,10 @@ class _HostData:
 
     @property
     def records(self) -> int:
-        """Customers' records on the host: one record a customer, whatever fields it has."""
-        if self.asset is not None and self.asset.customer_records is not None:
-            return self.asset.customer_records
+        """Customers' records on the host: one record a customer, whatever
+        fields it has; its one count when it has one."""
+        if self.counted is not None:
+            return self.counted.records
         return max((c.records for c in self.categories.values()), default=0)
 
 
@@ -236,7 +205,9 @@ def _from_inventory(host: _HostData) -> None:
         entry.sources.insert(0, f"inventory {asset.source}")
 
 
-def _exposed_hosts(result: ScanResult, inventory: Inventory | None) -> list[_HostData]:
+def _exposed_hosts(
+    result: ScanResult, inventory: Inventory | None, counts: dict[Key, RecordCount]
+) -> list[_HostData]:
     names = {h.address: h.hostnames for h in result.hosts}
     by_host: dict[str, list[Finding]] = {}
     for finding in result.findings:
@@ -253,6 +224,7 @@ def _exposed_hosts(result: ScanResult, inventory: Inventory | None) -> list[_Hos
             asset,
             [f.fingerprint for f in findings],
             max((f.severity for f in findings), key=lambda s: s.rank),
+            records_of(counts, host),
         )
         _observed(data, observations.get(host, ()))
         _from_inventory(data)
@@ -420,11 +392,69 @@ def _duties(hosts: Sequence[_HostData], customers: int | None, records: int) -> 
     return duties
 
 
+# What the cost multiplies, in words that keep customers and records apart.
+CUSTOMERS_COUNTED = "customers at risk (the inventory's segments), one record each"
+RECORDS_COUNTED = "customer records at risk (no inventory segment counts the customers)"
+# The default figure's source, short, for a line of text.
+DEFAULT_SOURCE_SHORT = "IBM/Ponemon 2024"
+_SYMBOLS = {"USD": "$", "EUR": "\u20ac", "GBP": "\u00a3"}
+_LARGE = ((1e9, "billion"), (1e6, "million"))
+
+
+def amount_text(value: float, currency: str, digits: int = 0) -> str:
+    """`$173`, `\u20ac1,250.50`, `1,000 CHF`: a sum of money as written."""
+    symbol = _SYMBOLS.get(currency.upper())
+    amount = f"{value:,.{digits}f}"
+    return f"{symbol}{amount}" if symbol else f"{amount} {currency}"
+
+
+def two_figures(value: float) -> float:
+    """The value rounded to two significant figures (28,545,000 -> 29,000,000):
+    an estimate's honest precision."""
+    if value <= 0 or not math.isfinite(value):
+        return 0.0
+    return float(round(value, 1 - math.floor(math.log10(value))))
+
+
+def cost_about(cost: CostEstimate) -> str:
+    """The estimate as a person says it: `about $29 million`, `about $5,200`."""
+    value = two_figures(cost.total)
+    for size, word in _LARGE:
+        if value >= size:
+            figure = f"{value / size:,.1f}".removesuffix(".0")
+            symbol = _SYMBOLS.get(cost.currency.upper())
+            if symbol:
+                return f"about {symbol}{figure} {word}"
+            return f"about {figure} {word} {cost.currency}"
+    return f"about {amount_text(value, cost.currency)}"
+
+
+def per_record_text(cost: CostEstimate) -> str:
+    """The per-record figure, to the cent only when it has cents: `$173`."""
+    return amount_text(cost.per_record, cost.currency, 2).removesuffix(".00")
+
+
+def short_source(cost: CostEstimate) -> str:
+    """Where the per-record figure comes from, in a few words."""
+    if cost.source.startswith(DEFAULT_COST.source):
+        return DEFAULT_SOURCE_SHORT
+    return cost.source
+
+
+def cost_basis_text(cost: CostEstimate) -> str:
+    """What the estimate multiplies: `165,000 customers x $173 per record, IBM/Ponemon 2024`."""
+    # A result of an earlier version says "customers at risk (inventory segments)".
+    what = "customers" if cost.counted.startswith("customers") else "customer records"
+    bound = "; an upper bound above a million" if "upper bound" in cost.source else ""
+    return (
+        f"{cost.records:,} {what} \u00d7 {per_record_text(cost)} per record, "
+        f"{short_source(cost)}{bound}"
+    )
+
+
 def _cost(customers: int | None, records: int, basis: CostBasis) -> CostEstimate | None:
     counted, what = (
-        (customers, "customers at risk (inventory segments)")
-        if customers is not None
-        else (records, "records at risk")
+        (customers, CUSTOMERS_COUNTED) if customers is not None else (records, RECORDS_COUNTED)
     )
     if not counted:
         return None
@@ -445,10 +475,15 @@ def _cost(customers: int | None, records: int, basis: CostBasis) -> CostEstimate
 
 
 def customer_trust(
-    result: ScanResult, inventory: Inventory | None = None, cost: CostBasis = DEFAULT_COST
+    result: ScanResult,
+    inventory: Inventory | None = None,
+    cost: CostBasis = DEFAULT_COST,
+    counts: Iterable[RecordCount] | None = None,
 ) -> CustomerTrust:
-    """The customer-trust summary of a result (see the module docstring)."""
-    hosts = _exposed_hosts(result, inventory)
+    """The customer-trust summary of a result (see the module docstring);
+    `counts` are its record counts, made here when not given."""
+    keyed = counts_by_key(record_counts(result, inventory) if counts is None else counts)
+    hosts = _exposed_hosts(result, inventory, keyed)
     if not hosts:
         return CustomerTrust(exposing_severity=EXPOSING)
     segments = _segments(hosts)

@@ -5,6 +5,11 @@ each command lives in a module of its own (`scan`, `report`, `rules`, `diff`);
 `options` holds the options several commands share (`baseline` the
 `--baseline` option) and `finish` what every command does with its result.
 Only `scanner.__main__` and the console script import this package.
+
+Importing it declares every command and option and nothing more, so that
+`trustscan --help` starts at once: the stages a command runs are imported in
+its body, and annotations that name them are `TYPE_CHECKING` imports.
+tests/scanner/cli/test_startup.py keeps the heavy ones out.
 """
 
 from __future__ import annotations

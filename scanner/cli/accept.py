@@ -22,7 +22,6 @@ from scanner.assessment.acceptance import (
 )
 from scanner.cli.options import Outputs
 from scanner.model import ScanResult
-from scanner.outputs.files import refuse_overwrites
 
 _log = logging.getLogger("trustscan")
 
@@ -52,6 +51,8 @@ def accept_options(command: Callable[..., Any]) -> Callable[..., Any]:
         outputs: Outputs,
         **kwargs: Any,
     ) -> Any:
+        from scanner.outputs.files import refuse_overwrites
+
         picked_up = False
         # As Trivy reads .trivyignore: the file beside the code needs no option.
         if accept_file is None and Path(DEFAULT_ACCEPT_FILE).exists():

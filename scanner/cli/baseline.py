@@ -6,15 +6,19 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from scanner.assessment.baseline import Baseline, compared, within
-from scanner.assessment.selection import Selection
-from scanner.model import ScanResult
-from scanner.result_io import read
 from scanner.support.errors import InputError
+
+if TYPE_CHECKING:
+    from scanner.assessment.baseline import Baseline
+    from scanner.assessment.selection import Selection
+    from scanner.model import ScanResult
+
+# The comparison and the result reader are imported when a command uses them:
+# declaring the option (at `trustscan --help`) needs neither.
 
 # `--baseline last`: the previous run of the same scope in the scan history,
 # known only once the scan has its scope (`scanner.history.recording`).
@@ -34,6 +38,9 @@ def resolve_baseline(value: str | None) -> Baseline | str | None:
         return None
     if value == LAST:
         return LAST
+    from scanner.assessment.baseline import Baseline
+    from scanner.result_io import read
+
     try:
         return Baseline(value, read(Path(value)))
     except InputError as exc:
@@ -67,6 +74,8 @@ def against(
     report of a part of a scan, give the whole result and the part (`chosen`),
     before the result is cut: the comparison is cut to the part, and what the
     part leaves out is neither fixed nor not rescanned in it."""
+    from scanner.assessment.baseline import compared, within
+
     done = compared(result, baseline) if baseline is not None else result
     # A comparison saved with the result is cut to the part as well.
     return within(done, chosen) if chosen is not None else done
@@ -74,6 +83,8 @@ def against(
 
 def file_baseline(baseline: Baseline | str | None, command: str) -> Baseline | None:
     """For a command without a history (`report`): a file, never `last`."""
+    from scanner.assessment.baseline import Baseline
+
     if baseline == LAST:
         raise click.UsageError(
             f"--baseline last is the previous run in the scan history, for `scan` and "
@@ -82,4 +93,4 @@ def file_baseline(baseline: Baseline | str | None, command: str) -> Baseline | N
     return baseline if isinstance(baseline, Baseline) else None
 
 
-__all__ = ["LAST", "Baseline", "against", "baseline_option", "file_baseline", "resolve_baseline"]
+__all__ = ["LAST", "against", "baseline_option", "file_baseline", "resolve_baseline"]

@@ -37,20 +37,19 @@ import re
 from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-import yaml
 from click.core import ParameterSource
 
 from scanner.support.errors import InputError
-from scanner.support.yaml_files import (
-    FileProblem,
-    FileProblems,
-    YamlFileError,
-    line_of,
-    read_yaml,
-)
+from scanner.support.problems import FileProblem, FileProblems
+
+if TYPE_CHECKING:
+    import yaml
+
+# The YAML reader is imported where a config file is read: `trustscan --help`
+# imports this module (every command gets --config) and reads no file.
 
 ENV_PREFIX = "TRUSTSCAN_"
 _URL_PASSWORD = re.compile(r"://[^/@:]*:[^/@]*@")  # user:password@ in a URL
@@ -160,6 +159,8 @@ def load_config(
     """The file's values for `command`, checked by each option's own type, as
     Click's `default_map` (keyed by parameter name); `ConfigError` with the
     file and line of every problem."""
+    from scanner.support.yaml_files import YamlFileError, line_of, read_yaml
+
     try:
         node, data = read_yaml(path, _MAX_CONFIG_BYTES, "config file")
     except YamlFileError as exc:
@@ -242,6 +243,8 @@ def _checked(
 ) -> Any:
     """The value as Click would take it from the command line, refused with
     its line when the option's type refuses it."""
+    from scanner.support.yaml_files import line_of
+
     if value is None:
         raise _Problem("no value: give one, or leave the key out")
     if isinstance(param, click.Option) and param.is_flag:
@@ -283,6 +286,8 @@ def _convert(param: click.Parameter, text: str, ctx: click.Context, line: int) -
 
 def _key_lines(node: yaml.Node | None) -> dict[str, int]:
     """Each top-level key's own line (an unknown key is pointed at, not its value)."""
+    import yaml
+
     if not isinstance(node, yaml.MappingNode):
         return {}
     return {

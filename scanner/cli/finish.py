@@ -10,22 +10,19 @@ from typing import TYPE_CHECKING
 
 import click
 
-from scanner.cli.options import Outputs
-from scanner.discovery.checkpoint import saved_batches
-from scanner.model import ScanResult
-from scanner.outputs.coverage import coverage_lines, execution_lines
-from scanner.outputs.files import write_outputs
 from scanner.outputs.gate import verdict
-from scanner.outputs.progress import TerminalProgress
-from scanner.outputs.summary import summary_line
-from scanner.outputs.table import findings_table
 from scanner.support import signals
 from scanner.support.errors import TrustscanError
 from scanner.support.exit_codes import ExitCode
 from scanner.support.progress import QUIET, Progress
 
 if TYPE_CHECKING:
+    from scanner.cli.options import Outputs
     from scanner.history.recording import Session
+    from scanner.model import ScanResult
+
+# The writers, the table and the summary are imported when a command
+# finishes: every command's module imports this one, and `--help` runs none.
 
 
 def finish(
@@ -41,6 +38,12 @@ def finish(
     """`table`: print the findings table when no output was asked for (a
     command with a table of its own, as `diff` has, says False). `history`:
     record the run there first, so that every output shows its history."""
+    from scanner.outputs.coverage import coverage_lines, coverage_summary, execution_lines
+    from scanner.outputs.files import write_outputs
+    from scanner.outputs.progress import TerminalProgress
+    from scanner.outputs.summary import summary_line
+    from scanner.outputs.table import findings_table
+
     decided = verdict(result, outputs.gate)
     if history is not None and history.enabled:
         from scanner.assessment.scope import scope_of
@@ -69,7 +72,7 @@ def finish(
     # what the run says about itself goes to stderr, so `--json - | jq` works.
     if not quiet:
         click.echo(summary_line(result, written, _recorded(history)), err=True)
-        for line in execution_lines(result):
+        for line in [*execution_lines(result), *coverage_summary(result)]:
             click.echo(line, err=True)
     for note in history.notes if history is not None else ():
         click.echo(f"trustscan: note: {note}", err=True)
@@ -100,6 +103,8 @@ def _recorded(history: Session | None) -> str:
 
 def interrupted(exc: KeyboardInterrupt, checkpoint: Path | None) -> None:
     """Say what an interrupted scan kept, and exit as the signal asks (130, 143)."""
+    from scanner.discovery.checkpoint import saved_batches
+
     if checkpoint is None:
         kept = "nothing was saved: progress is kept only beside a result file (--json)"
     elif saved_batches(checkpoint):

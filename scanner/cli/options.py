@@ -6,16 +6,29 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from scanner.assessment.inventory import Inventory, load_inventory
-from scanner.assessment.trust import DEFAULT_COST, cost_basis
+from scanner.assessment.cost import DEFAULT_COST, cost_basis
 from scanner.formats import DEFAULT_FILE_NAMES, OutputFormat
-from scanner.outputs.files import OutputPlan, explicit_outputs, prepare_outputs
 from scanner.outputs.gate import FailOn, Gate
 from scanner.support.resources import builtin_rules_dir
+
+if TYPE_CHECKING:
+    from scanner.assessment.inventory import Inventory
+    from scanner.outputs.files import OutputPlan
+
+# What a command needs only once it runs is imported there: every command's
+# module imports this one to declare its options, and `trustscan --help`
+# should not wait for the inventory's schema or the output writers. Here stays
+# what the declarations show: choices, defaults, help texts.
+
+
+# The values of `--firewall-probe`: `scanner.discovery.ack_scan.FirewallProbe`'s
+# (a test keeps them equal), written here because that module brings nmap's
+# runner with it, which `trustscan scan --help` has no use for.
+FIREWALL_PROBES = ("none", "ack")
 
 
 def with_builtin_rules(extra: tuple[Path, ...], builtin: bool = True) -> list[Path]:
@@ -117,6 +130,8 @@ inventory_option = click.option(
 
 
 def inventory_of(path: Path | None) -> Inventory | None:
+    from scanner.assessment.inventory import load_inventory
+
     return load_inventory(path) if path is not None else None
 
 
@@ -274,6 +289,8 @@ def output_plan(
     markdown: str | None,
 ) -> OutputPlan:
     """The outputs asked for, checked writable before any work."""
+    from scanner.outputs.files import explicit_outputs, prepare_outputs
+
     if output_dir is not None and not formats:
         raise click.UsageError("--output-dir is where --format writes: give --format too")
     chosen = [OutputFormat(f) for f in formats]

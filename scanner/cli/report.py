@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from scanner.assessment.trust import CostBasis, saved_cost
 from scanner.cli.accept import Accepting, accept_options, with_acceptance
-from scanner.cli.baseline import Baseline, against, baseline_option, file_baseline
+from scanner.cli.baseline import against, baseline_option, file_baseline
 from scanner.cli.finish import finish
 from scanner.cli.group import cli
 from scanner.cli.options import (
@@ -19,9 +19,11 @@ from scanner.cli.options import (
     output_options,
 )
 from scanner.model import Severity
-from scanner.outputs.files import refuse_overwrites
-from scanner.outputs.progress import TerminalProgress, wants_progress
 from scanner.support.progress import QUIET
+
+if TYPE_CHECKING:
+    from scanner.assessment.baseline import Baseline
+    from scanner.assessment.cost import CostBasis
 
 
 @cli.command()
@@ -60,6 +62,9 @@ def report(
     and so it is for a part of the scan (--host, --min-severity)."""
     from scanner.assessment.risk import assessed
     from scanner.assessment.selection import narrowed, selection
+    from scanner.assessment.trust import saved_cost
+    from scanner.outputs.files import refuse_overwrites
+    from scanner.outputs.progress import TerminalProgress, wants_progress
     from scanner.result_io import read
 
     refuse_overwrites(

@@ -11,7 +11,6 @@ from scanner.cli.group import cli
 from scanner.cli.options import (
     with_builtin_rules,
 )
-from scanner.rule_engine.loader import lint, load_rules
 
 
 @cli.group()
@@ -25,6 +24,8 @@ def rules() -> None:
 )
 def rules_list(rule_dirs: tuple[Path, ...]) -> None:
     """List the rules a scan would use."""
+    from scanner.rule_engine.loader import load_rules
+
     loaded = load_rules(with_builtin_rules(rule_dirs))
     width = max((len(r.id) for r in loaded), default=10)
     for rule in sorted(loaded, key=lambda r: (-r.severity.rank, r.id)):
@@ -38,6 +39,9 @@ def rules_list(rule_dirs: tuple[Path, ...]) -> None:
 )
 def rules_lint(directories: tuple[Path, ...]) -> None:
     """Validate rule files; print every problem as FILE:LINE: message."""
+    # Always read and validated for real: `lint` never takes rules from the cache.
+    from scanner.rule_engine.loader import lint
+
     loaded, problems = lint(list(directories))
     for problem in problems:
         click.echo(str(problem), err=True)

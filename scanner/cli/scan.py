@@ -8,12 +8,13 @@ from typing import TYPE_CHECKING
 
 import click
 
-from scanner.assessment.trust import DEFAULT_COST, CostBasis
+from scanner.assessment.cost import DEFAULT_COST, CostBasis
 from scanner.cli.accept import Accepting, accept_options, with_acceptance
-from scanner.cli.baseline import LAST, Baseline, against, baseline_option
+from scanner.cli.baseline import LAST, against, baseline_option
 from scanner.cli.finish import finish, interrupted
 from scanner.cli.group import cli
 from scanner.cli.options import (
+    FIREWALL_PROBES,
     Outputs,
     cost_options,
     history_options,
@@ -23,21 +24,14 @@ from scanner.cli.options import (
     rules_option,
     with_builtin_rules,
 )
-from scanner.discovery.ack_scan import FirewallProbe
-from scanner.discovery.checkpoint import partial_path
-from scanner.discovery.nmap_runs import DiscoveryOptions
-from scanner.discovery.targets import DEFAULT_MAX_HOSTS, resolve_targets
+from scanner.discovery.targets import DEFAULT_MAX_HOSTS
 from scanner.formats import OutputFormat
-from scanner.model import ScanResult
-from scanner.outputs.files import refuse_overwrites
-from scanner.outputs.progress import TerminalProgress, wants_progress
-from scanner.probes.context import ProbeContext
-from scanner.probes.credentials import load_credentials
-from scanner.rule_engine.loader import load_rules
 from scanner.support.progress import QUIET
 
 if TYPE_CHECKING:
+    from scanner.assessment.baseline import Baseline
     from scanner.history.recording import Session
+    from scanner.model import ScanResult
 
 
 @cli.command()
@@ -131,8 +125,8 @@ if TYPE_CHECKING:
 @click.option("--assume-up", is_flag=True, help="Skip host discovery (nmap -Pn).")
 @click.option(
     "--firewall-probe",
-    type=click.Choice([p.value for p in FirewallProbe]),
-    default=FirewallProbe.NONE.value,
+    type=click.Choice(FIREWALL_PROBES),
+    default="none",
     show_default=True,
     help="ack: a second nmap pass (-sA, needs root) that tells filtered from unfiltered "
     "ports without a service behind them.",
@@ -212,6 +206,15 @@ def scan(
 ) -> None:
     """Scan TARGETs: IPs, hostnames, CIDRs (127.0.0.0/28), ranges (127.0.0.1-20), @file."""
     from scanner import pipeline
+    from scanner.discovery.ack_scan import FirewallProbe
+    from scanner.discovery.checkpoint import partial_path
+    from scanner.discovery.nmap_runs import DiscoveryOptions
+    from scanner.discovery.targets import resolve_targets
+    from scanner.outputs.files import refuse_overwrites
+    from scanner.outputs.progress import TerminalProgress, wants_progress
+    from scanner.probes.context import ProbeContext
+    from scanner.probes.credentials import load_credentials
+    from scanner.rule_engine.loader import load_rules
 
     json_out = outputs.paths.get(OutputFormat.JSON)
     refuse_overwrites(
@@ -306,6 +309,7 @@ def _compared(
 ) -> ScanResult:
     """The result with the scope it was asked for, compared with its baseline
     (`last`: the previous run of that scope in the history)."""
+    from scanner.assessment.baseline import Baseline
     from scanner.assessment.scope import scope_of
     from scanner.history.recording import last_baseline
 
@@ -339,6 +343,8 @@ def local(
     ufw, firewalld) and the data stores listening on the network. Run as root to
     read the rules; without root it says what it could not read."""
     from scanner import pipeline
+    from scanner.outputs.files import refuse_overwrites
+    from scanner.rule_engine.loader import load_rules
 
     refuse_overwrites(outputs.plan, [("the inventory", inventory_file)])
     dirs = with_builtin_rules(rule_dirs)

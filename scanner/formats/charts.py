@@ -24,6 +24,13 @@ TONES = {
     "low": "#1d4ed8",
     "info": "#4b5563",
     "bar": "#374151",
+    # The risk scale (host and finding risk levels), violet, apart from the
+    # severity colours above: a score is not a severity.
+    # The same four as the style sheet's --risk-* colours.
+    "risk-critical": "#3b0764",
+    "risk-high": "#6b21a8",
+    "risk-medium": "#7e22ce",
+    "risk-low": "#9333ea",
 }
 _FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif"
 _INK = "#111827"
@@ -66,8 +73,7 @@ class Bar:
 
 
 def _short(label: str) -> str:
-    label = clean(label).replace("\n", " ")
-    return label if len(label) <= _MAX_LABEL else label[: _MAX_LABEL - 1] + "\u2026"
+    return label_lines(label, count=1)[0]
 
 
 def _fill(tone: str) -> str:
@@ -139,6 +145,29 @@ def column_chart(
     return Markup("".join(parts))  # noqa: S704 - every part above is escaped
 
 
+def label_lines(label: str, limit: int = _MAX_LABEL, count: int = 2) -> list[str]:
+    """A label as drawn: words wrapped onto at most `count` lines of `limit`
+    characters; what does not fit ends in an ellipsis (the whole label is in
+    the chart's `<desc>`, each row's `<title>` and the report's tables)."""
+    words = clean(label).replace("\n", " ").split()
+    lines: list[str] = []
+    for word in words:
+        if lines and len(lines[-1]) + 1 + len(word) <= limit:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    cut = len(lines) > count or any(len(line) > limit for line in lines[:count])
+    lines = lines[:count]
+    for i, line in enumerate(lines):
+        if len(line) > limit:  # a word longer than a line: the label ends here
+            lines = [*lines[:i], line[: limit - 1] + "\u2026"]
+            break
+    else:
+        if cut:
+            lines[-1] = lines[-1][: limit - 1] + "\u2026"
+    return lines or [""]
+
+
 def bar_chart(
     bars: Sequence[Bar],
     *,
@@ -149,24 +178,37 @@ def bar_chart(
     digits: int | None = None,
     empty: str = "No data.",
 ) -> Markup:
-    """Horizontal bars, one a row (risk per host); `scale_max` fixes the scale (100)."""
+    """Horizontal bars, one a row (risk per host); `scale_max` fixes the scale (100).
+
+    Each row is its label (wrapped onto two lines at most) with the value at its
+    right, over a bar the chart's full width. The chart is 320 units wide at
+    12 px text, so it fits a 360 px phone without being scaled down: the
+    labels stay readable on every screen and on paper."""
     if not bars:
         return _empty(chart_id, title, empty)
-    label_w, plot_w, value_w, row_h, bar_h = 230, 320, 56, 22, 14
-    width, height = label_w + plot_w + value_w, row_h * len(bars) + 6
+    plot_w, line_h, bar_h, gap = 320, 15, 10, 9
+    rows = [label_lines(bar.label) for bar in bars]
+    height = sum(len(lines) * line_h + 3 + bar_h + gap for lines in rows) + 2
     peak = max(scale_max or 0.0, *(b.value for b in bars))
-    parts = svg_open(chart_id, title, _description(bars, unit, digits), width, height)
-    for i, bar in enumerate(bars):
+    parts = svg_open(chart_id, title, _description(bars, unit, digits), plot_w, height)
+    y = 2
+    for bar, lines in zip(bars, rows, strict=True):
         w = bar.value / peak * plot_w if peak > 0 and bar.value > 0 else 0.0
-        y = 3 + i * row_h
-        parts.append(
-            f'<text x="{label_w - 8}" y="{y + 12}" text-anchor="end"'
-            f' fill="{_INK}">{escape(_short(bar.label))}</text>'
-            f'<rect x="{label_w}" y="{y + 1}" width="{plot_w}" height="{bar_h}" fill="#f3f4f6"/>'
-            f'<rect x="{label_w}" y="{y + 1}" width="{px(w)}" height="{bar_h}"'
-            f' fill="{_fill(bar.tone)}"/>'
-            f'<text x="{px(label_w + plot_w + 6)}" y="{y + 12}"'
-            f' fill="{_INK}">{escape(number(bar.value, digits))}</text>'
+        value = escape(number(bar.value, digits))
+        note = f" ({clean(bar.note)})" if bar.note else ""
+        parts.append(f"<g><title>{escape(clean(bar.label) + note)}: {value}{escape(unit)}</title>")
+        parts.extend(
+            f'<text x="0" y="{y + 11 + i * line_h}" fill="{_INK}">{escape(line)}</text>'
+            for i, line in enumerate(lines)
         )
+        top = y + len(lines) * line_h + 3
+        parts.append(
+            f'<text x="{plot_w}" y="{y + 11}" text-anchor="end" font-weight="600"'
+            f' fill="{_INK}">{value}</text>'
+            f'<rect x="0" y="{top}" width="{plot_w}" height="{bar_h}" fill="#f3f4f6"/>'
+            f'<rect x="0" y="{top}" width="{px(w)}" height="{bar_h}" fill="{_fill(bar.tone)}"/>'
+            "</g>"
+        )
+        y = top + bar_h + gap
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 - every part above is escaped

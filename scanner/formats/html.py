@@ -11,25 +11,34 @@ The view data comes from small modules, the template only lays it out:
 `html_summary` (executive summary, customer trust), `html_findings`,
 `html_hosts` (hosts, firewall posture, data stores), `html_baseline` (since
 the baseline, accepted risks), `html_history` (the scan history's panel and
-each finding's first sighting) and `html_text` (the formatting helpers, also
-Jinja filters). This module holds the Jinja environment, the inline assets
-and their CSP, and puts the views together.
+each finding's first sighting), `html_coverage` (what was checked and what
+was not) and `html_text` (the formatting helpers, also Jinja filters). This
+module holds the Jinja environment, the inline assets and their CSP, and puts
+the views together.
+
+Two rules hold across the views: paths of the scanning machine are shown
+relative, from `~` or as a file name (`assessment.shown_paths`), and a
+store's or host's customer records are its one count
+(`assessment.records.records_of`) wherever they appear.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import jinja2
 from markupsafe import Markup
 
+from scanner.assessment.records import records_of, result_counts
 from scanner.assessment.risk import RISK_LEVELS
+from scanner.assessment.shown_paths import for_report
 from scanner.assessment.trust import PSN_2011
 from scanner.formats.charts import clean
 from scanner.formats.html_baseline import acceptance_view, baseline_view
+from scanner.formats.html_coverage import coverage_view
 from scanner.formats.html_findings import (
     BIG,
     FindingRef,
@@ -41,6 +50,7 @@ from scanner.formats.html_findings import (
 from scanner.formats.html_history import history_view
 from scanner.formats.html_hosts import (
     POSTURE_KEYS,
+    StoreView,
     firewall_rows,
     host_anchors,
     host_views,
@@ -126,10 +136,23 @@ def csp(style: Asset, script: Asset | None) -> Markup:
 # -- the formatter -----------------------------------------------------------------------
 
 
+def _stores(result: ScanResult, visible: ScanResult) -> list[StoreView]:
+    """The data stores, each with its one record count (the inventory's for
+    its host when it gives one, else the store's statistics for what holds
+    personal data), the number the customer-trust section shows too."""
+    counts = result_counts(result)
+    views = []
+    for view in store_views(visible):
+        counted = records_of(counts, view.host, view.port)
+        views.append(replace(view, records=counted.records if counted else None))
+    return views
+
+
 class HtmlFormatter:
     def format(self, result: ScanResult) -> str:
         template = environment().get_template("report.html.j2")
         style, script = assets()
+        result = for_report(result)
         # The rows show what fits on a page; counts and charts cover the whole scan.
         visible, cut = on_the_page(result)
         findings = finding_views(visible)
@@ -152,7 +175,7 @@ class HtmlFormatter:
             finding_hosts=len({f.host for f in result.findings}),
             cut=cut,
             errors=visible.probe_errors,
-            overall=overall(result.assessment),
+            overall=overall(result),
             levels=[(floor, level) for floor, level in RISK_LEVELS],
             top_risks=top_risks(visible, refs),
             severity_chart=severity_chart(result),
@@ -178,5 +201,6 @@ class HtmlFormatter:
             host_anchors=anchors,
             firewall=firewall_rows(visible, anchors),
             posture_labels=list(POSTURE_KEYS.values()),
-            stores=store_views(visible),
+            stores=_stores(result, visible),
+            coverage=coverage_view(result, {h.address for h in visible.hosts}, anchors),
         )

@@ -1,5 +1,11 @@
 """Small text helpers for the HTML report, also its Jinja filters and globals:
-numbers, scores, sums of money, durations, links and `[placeholder]` marks."""
+numbers, scores, sums of money, durations, links and `[placeholder]` marks.
+
+A risk score is printed with its risk level (`score_text`): one scale, the
+thresholds of `scanner.assessment.risk.RISK_LEVELS`, for hosts and findings
+alike, drawn as a rounded mark in the risk colours (`.risk-*` in report.css),
+which are not the severity badges' colours: severity says how bad a weakness
+is anywhere; risk says what it means here."""
 
 from __future__ import annotations
 
@@ -10,6 +16,7 @@ from urllib.parse import urlsplit
 
 from markupsafe import Markup, escape
 
+from scanner.assessment.risk import risk_level
 from scanner.formats.charts import clean, number
 
 
@@ -17,8 +24,16 @@ def num(value: int | float | None) -> str:
     return "unknown" if value is None else number(value)
 
 
-def score_text(value: float | None) -> str:
-    return "\u2013" if value is None else f"{value:.1f}"
+def score_text(value: float | None) -> Markup | str:
+    """A risk score marked with its level: `<span class="risk risk-high">22.0</span>`."""
+    if value is None:
+        return "\u2013"
+    level = risk_level(value).name
+    return Markup('<span class="risk risk-%s" title="risk level: %s">%s</span>') % (
+        level,
+        level,
+        f"{value:.1f}",
+    )
 
 
 _PLACEHOLDER = re.compile(r"\[[^\[\]\n]{1,120}\]")

@@ -30,6 +30,7 @@ import xml.etree.ElementTree as ET  # builds XML, never parses any
 from collections.abc import Callable
 from datetime import datetime
 
+from scanner.assessment.shown_paths import for_report
 from scanner.formats._text import endpoint, ordered
 from scanner.model import Finding, ScanResult, address_key
 
@@ -128,6 +129,7 @@ class JunitFormatter:
         return self.fails is not None and any(self.fails(f) for f in case)
 
     def format(self, result: ScanResult) -> str:
+        result = for_report(result)  # the scanning machine's paths, shown relative
         by_host: dict[str, list[Finding]] = {h.address: [] for h in result.hosts}
         for finding in result.findings:
             by_host.setdefault(finding.host, []).append(finding)

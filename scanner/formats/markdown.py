@@ -1,6 +1,9 @@
 """A Markdown summary for a pull-request comment: counts, what moved since the
-baseline (new findings first), accepted risks, what is at stake for
-customers, the first steps of the remediation plan and the top findings.
+baseline (new findings first), accepted risks, the overall risk and why,
+what is at stake for customers, the first steps of the remediation plan, the
+top findings and the coverage (what was checked and found clean, what could
+not be, what is never tested). Paths of the scanning machine are shown
+relative (`assessment.shown_paths`).
 
 Target text is escaped so that it renders as the text it is: `<` and `>` and
 `&` become entities (no raw HTML), Markdown punctuation is backslash-escaped
@@ -13,7 +16,11 @@ from __future__ import annotations
 import re
 
 from scanner.assessment.baseline import baseline_date, what_moved
+from scanner.assessment.coverage import checks_line, result_coverage, untested_names
 from scanner.assessment.notices import words
+from scanner.assessment.risk import explain_score, risk_level
+from scanner.assessment.shown_paths import for_report
+from scanner.assessment.trust import cost_about, cost_basis_text
 from scanner.formats._text import NO_CVSS, endpoint, max_cvss, ordered
 from scanner.model import Assessment, BaselineState, Finding, ScanResult, Severity
 
@@ -66,9 +73,68 @@ def _trust_lines(assessment: Assessment) -> list[str]:
     if trust.cost is not None:
         cost = trust.cost
         lines.append(
-            f"- Estimated breach cost: {md_text(cost.currency)} {cost.total:,.0f} "
-            f"({cost.records:,} at {cost.per_record:,.2f} each; {md_text(cost.source)})"
+            f"- Estimated breach cost: {md_text(cost_about(cost))} "
+            f"({md_text(cost_basis_text(cost))})"
         )
+    return lines
+
+
+def _overall_lines(result: ScanResult) -> list[str]:
+    """The overall risk and why, in this scan's numbers."""
+    assessment = result.assessment
+    if assessment is None or not assessment.hosts:
+        return []
+    worst = max(assessment.hosts, key=lambda h: h.score)
+    if worst.score <= 0:
+        return []
+    level = risk_level(worst.score)
+    return [
+        "",
+        f"**Overall risk: {worst.score:.1f} ({level.name}).** "
+        f"{md_text(explain_score(result, worst))} {md_text(level.advice)}".rstrip(),
+    ]
+
+
+_LISTED = 5  # targets, timeouts and gaps named in the coverage lines
+
+
+def _named(items: tuple[str, ...]) -> str:
+    shown = "; ".join(md_text(i) for i in items[:_LISTED])
+    more = f"; and {len(items) - _LISTED} more" if len(items) > _LISTED else ""
+    return shown + more
+
+
+def _coverage_lines(result: ScanResult) -> list[str]:
+    """What the scan covered and did not, a line a fact."""
+    coverage = result_coverage(result)
+    lines = ["", "**Coverage:**", ""]
+    if not result.port_choice:
+        lines.append(f"- Scanned: {md_text(coverage.ports)}.")
+    lines.append(f"- Not scanned: {md_text(coverage.not_scanned)}.")
+    if coverage.unanswered:
+        lines.append(
+            f"- Did not answer ({len(coverage.unanswered)}): {_named(coverage.unanswered)}."
+        )
+    if coverage.silent:
+        lines.append(f"- Up but silent ({len(coverage.silent)}): {_named(coverage.silent)}.")
+    if coverage.timed_out:
+        lines.append(
+            f"- Ran out of time ({len(coverage.timed_out)}): {_named(coverage.timed_out)}."
+        )
+    for gap in coverage.gaps:
+        lines.append(f"- Not run: {gap.count} {md_text(gap.kind)}: {_named(gap.examples)}.")
+    checks = checks_line(coverage)
+    if checks:
+        lines.append(f"- Checked (clean: no finding of low severity or worse): {md_text(checks)}.")
+    fixed = coverage.fixed_by_distribution
+    if fixed:
+        cves = sum(len(g.cves) for g in fixed)
+        lines.append(
+            f"- Fixed by the distribution (backports, no finding): {cves} CVE(s) on "
+            f"{len(fixed)} service(s)."
+        )
+    untested = ", ".join(md_text(name) for name in untested_names(coverage.not_tested))
+    lines.append(f"- Never tested by trustscan: {untested} (the full report says why).")
     return lines
 
 
@@ -188,6 +254,7 @@ def _title_cell(finding: Finding) -> str:
 
 class MarkdownFormatter:
     def format(self, result: ScanResult) -> str:
+        result = for_report(result)
         findings = ordered(result.findings)
         counts = result.severity_counts()
         severities = list(reversed(Severity))
@@ -211,6 +278,7 @@ class MarkdownFormatter:
         ]
         lines += _baseline_lines(result, findings) + _acceptance_line(result)
         if result.assessment is not None:
+            lines += _overall_lines(result)
             lines += _trust_lines(result.assessment) + _plan_lines(result.assessment)
         if findings:
             shown = findings[:TOP]
@@ -235,4 +303,5 @@ class MarkdownFormatter:
         more = len(findings) - TOP
         if more > 0:
             lines += ["", f"… and {_plural(more, 'more finding')} in the full report."]
+        lines += _coverage_lines(result)
         return "\n".join(lines) + "\n"

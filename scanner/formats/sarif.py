@@ -58,6 +58,7 @@ from urllib.parse import quote
 
 from scanner import __version__
 from scanner.assessment.scope import scope_of
+from scanner.assessment.shown_paths import for_report
 from scanner.formats._text import NO_CVSS, endpoint, max_cvss, ordered
 from scanner.model import BaselineState, Finding, ProbeError, ScanResult, Severity, Vulnerability
 
@@ -299,6 +300,7 @@ class SarifFormatter:
         self.category = category
 
     def format(self, result: ScanResult) -> str:
+        result = for_report(result)  # the scanning machine's paths, shown relative
         findings = ordered(result.findings)
         by_rule: dict[str, list[Finding]] = {}
         for finding in findings:

@@ -12,12 +12,13 @@ id came from a target or a rules directory and is printed escaped.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from markupsafe import Markup
 
+from scanner.assessment.shown_paths import path_view
 from scanner.formats._text import endpoint
 from scanner.formats.charts import number
 from scanner.formats.history_charts import (
@@ -241,6 +242,8 @@ def render_trends(trends: Trends, generated: str) -> str:
     """The trends page of one scope; `generated` (an ISO time) is when it was
     made, said in its footer. No I/O: the caller writes the text."""
     style, _script = assets()
+    # The store as a report shows paths: relative, from ~, or its name.
+    trends = replace(trends, store=path_view().path(trends.store))
     return (
         environment()
         .get_template("trends.html.j2")

@@ -17,17 +17,29 @@ every one makes the result incomplete (exit 4 unless `--allow-incomplete`):
 
 A target that did not answer (down, unresolvable) is not a gap: the scan
 asked, and that is its answer.
+
+The kinds of gap are the assessment's (`scanner.assessment.coverage.gap_kind`),
+so the console, the reports and the JSON result's `coverage` name them alike.
+`coverage_summary` is the short account of what was checked and found clean
+and what was not scanned, for after the closing line.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
+from scanner.assessment.baseline import answered
+from scanner.assessment.coverage import EXAMPLES as EXAMPLES  # gaps named per kind
+from scanner.assessment.coverage import (
+    checks_line,
+    error_where,
+    gap_kind,
+    result_coverage,
+    untested_names,
+)
 from scanner.model import ProbeError, ScanResult
 from scanner.outputs.terminal import one_line
 
-EXAMPLES = 3  # gaps named per kind; the rest counted (all are in the JSON result)
 _EXAMPLE_CHARS = 160
+_SUMMARY_CHARS = 600
 
 
 def uncovered(result: ScanResult) -> tuple[ProbeError, ...]:
@@ -35,41 +47,9 @@ def uncovered(result: ScanResult) -> tuple[ProbeError, ...]:
     return result.probe_errors
 
 
-def _family(error: ProbeError) -> str:
-    """`probe:http` -> `probe`: the stage without the probe's or backend's name."""
-    return error.stage.split(":", 1)[0]
-
-
-# (which errors, what they are called), first match wins.
-_KINDS: tuple[tuple[Callable[[ProbeError], bool], str], ...] = (
-    (lambda e: e.stage == "discovery" and e.reason == "timeout", "nmap batch(es) timed out"),
-    (lambda e: e.stage == "discovery" and e.reason == "incomplete", "nmap run(s) did not finish"),
-    (
-        lambda e: e.stage == "discovery" and e.reason == "invalid-entry",
-        "nmap XML entr(ies) dropped",
-    ),
-    (lambda e: e.stage == "discovery", "nmap batch(es) failed"),
-    (lambda e: _family(e) == "firewall", "ACK scan batch(es) failed"),
-    (lambda e: _family(e) == "probe" and e.reason == "TimeBudget", "probe(s) ran out of time"),
-    (lambda e: _family(e) == "probe", "probe(s) failed"),
-    (lambda e: _family(e) == "local", "part(s) of the local audit could not be read"),
-)
-
-
-def _kind(error: ProbeError) -> str:
-    return next((name for test, name in _KINDS if test(error)), "other part(s) did not complete")
-
-
-def _where(error: ProbeError) -> str:
-    target = f"{error.target}:{error.port}" if error.port is not None else error.target
-    if error.stage.startswith("probe:"):
-        return f"{error.stage.removeprefix('probe:')} on {target}"
-    return target
-
-
 def _example(error: ProbeError) -> str:
     said = error.message if error.message != error.reason else ""
-    text = f"{_where(error)} ({error.reason})" + (f": {said}" if said else "")
+    text = f"{error_where(error)} ({error.reason})" + (f": {said}" if said else "")
     return one_line(text, _EXAMPLE_CHARS)
 
 
@@ -77,7 +57,7 @@ def coverage_lines(result: ScanResult) -> list[str]:
     """One line per kind of gap, naming up to EXAMPLES of them; none when complete."""
     by_kind: dict[str, list[ProbeError]] = {}
     for error in uncovered(result):
-        by_kind.setdefault(_kind(error), []).append(error)
+        by_kind.setdefault(gap_kind(error), []).append(error)
     lines = []
     for kind, errors in by_kind.items():
         named = "; ".join(_example(e) for e in errors[:EXAMPLES])
@@ -91,3 +71,32 @@ def execution_lines(result: ScanResult) -> list[str]:
     made run again. Not gaps: their hosts were scanned, once."""
     execution = result.execution
     return [f"trustscan: note: {line}" for line in (execution.retried if execution else ())]
+
+
+def coverage_summary(result: ScanResult) -> list[str]:
+    """What was checked and found clean, and what was not scanned, in two
+    lines (the report's Coverage section and the JSON's `coverage` say more)."""
+    coverage = result_coverage(result)
+    lines = []
+    checked = checks_line(coverage)
+    if checked:
+        lines.append(one_line(f"trustscan: checked, clean: {checked}", _SUMMARY_CHARS))
+    lines.append(
+        one_line(
+            f"trustscan: not scanned: {coverage.not_scanned}; never tested: "
+            + ", ".join(untested_names(coverage.not_tested)),
+            _SUMMARY_CHARS,
+        )
+    )
+    return lines
+
+
+def silent_hosts(result: ScanResult) -> int:
+    """Hosts counted as up (`-Pn`) on which no port answered: nothing behind
+    them was checked."""
+    return sum(1 for host in result.hosts if not answered(host))
+
+
+def held_back(result: ScanResult) -> int:
+    """Services that held a probe's answer back until its budget ran out (tarpits)."""
+    return sum(1 for o in result.observations if o.key == "http.incomplete")

@@ -28,7 +28,6 @@ from dataclasses import dataclass
 from enum import Enum
 
 from scanner.model import BaselineState, Finding, ProbeError, ScanResult, Severity
-from scanner.outputs.coverage import uncovered
 from scanner.support.exit_codes import ExitCode
 
 
@@ -131,6 +130,10 @@ def verdict(result: ScanResult, gate: Gate, missing: tuple[str, ...] = ()) -> Ve
     """1 when a finding trips the gate; else 4 when the scan is incomplete
     (a probe error, or a part `missing` from the run, as its record in the
     history) and that is not allowed; else 0 (`exit_codes` says why 1 beats 4)."""
+    # Imported here: the command line imports this module for `FailOn` (the
+    # choices of --fail-on) at `--help`, and coverage brings the assessment.
+    from scanner.outputs.coverage import uncovered
+
     trips = gate.judge(result)
     tripped = tuple(f for f in result.findings if trips(f))
     gaps = uncovered(result)

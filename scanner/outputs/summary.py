@@ -1,5 +1,5 @@
 """The one line a run prints at its end: hosts, findings by severity, what
-moved since the baseline, files written."""
+moved since the baseline, what stayed silent, files written."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from pathlib import Path
 
 from scanner.assessment.baseline import baseline_date
 from scanner.model import ScanResult, Severity
+from scanner.outputs.coverage import held_back, silent_hosts
 
 
 def summary_line(result: ScanResult, written: list[Path], recorded: str = "") -> str:
@@ -17,6 +18,12 @@ def summary_line(result: ScanResult, written: list[Path], recorded: str = "") ->
     errors = f", {len(result.probe_errors)} probe error(s)" if result.probe_errors else ""
     files = f"; wrote {', '.join(str(p) for p in written)}" if written else ""
     silent = f", {len(result.unanswered)} target(s) did not answer" if result.unanswered else ""
+    quiet = silent_hosts(result)
+    if quiet:
+        silent += f", {quiet} host(s) up but silent on every port"
+    held = held_back(result)
+    if held:
+        silent += f", {held} service(s) held their answers back"
     kept = f"; recorded as {recorded}" if recorded else ""
     return f"{len(result.hosts)} host(s) up{silent}, {found}{since(result)}{errors}{files}{kept}"
 

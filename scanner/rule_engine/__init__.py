@@ -1,7 +1,8 @@
 """The rule engine: observations and services in, findings out.
 
 `loader` reads and validates the rules directory (YAML against
-`rules/rule.schema.json`, file:line problems); `conditions` are the matchers
+`rules/rule.schema.json`, file:line problems), taking unchanged files' rules
+from the user's cache (`rule_cache`); `conditions` are the matchers
 a rule is built from; `rules` evaluates them against a host; `findings`
 builds a finding and its fingerprint; `backports` tells when a version may be
 a distribution build that carries backported fixes, and `judge`s each CVE of

@@ -2,6 +2,8 @@
 
 Every problem is reported with its file and line, and all problems of a
 directory are collected before failing, so `rules lint` shows them at once.
+`load_rules` takes each unchanged valid file's rules from the user's cache
+(`rule_cache`); `lint` always reads and validates every file.
 """
 
 from __future__ import annotations
@@ -10,24 +12,23 @@ import hashlib
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
-
-import jsonschema
+from typing import TYPE_CHECKING, Any
 
 from scanner.model import Confidence, Severity, TrustImpact, Vulnerability
 from scanner.rule_engine.conditions import ConditionError, build, service_conditions_in
 from scanner.rule_engine.exploited import known_exploited
+from scanner.rule_engine.rule_cache import Loaded, RuleCache
 from scanner.rule_engine.rules import Escalation, Rule, RuleScope
+from scanner.support.files import FileReadError, decode_text, read_bytes
+from scanner.support.problems import FileProblem, FileProblems
 from scanner.support.resources import builtin_rules_dir, rule_schema_path
-from scanner.support.yaml_files import (
-    FileProblem,
-    FileProblems,
-    YamlFileError,
-    error_path,
-    line_of,
-    read_yaml,
-    schema_validator,
-)
+
+if TYPE_CHECKING:
+    import jsonschema
+
+# The YAML reader (and jsonschema, which it imports when a schema is first
+# used) are imported where a file is read: rules taken from the cache need
+# neither, and the CLI imports this module to declare its commands.
 
 _MAX_RULE_FILE_BYTES = 4 * 1024 * 1024
 RULE_SUFFIXES = (".yaml", ".yml")
@@ -42,6 +43,8 @@ RuleProblem = FileProblem
 
 
 def _validator() -> jsonschema.protocols.Validator:
+    from scanner.support.yaml_files import schema_validator
+
     return schema_validator(rule_schema_path())
 
 
@@ -66,10 +69,26 @@ def load_file(path: Path) -> tuple[list[Rule], list[RuleProblem]]:
     return [rule for rule, _ in loaded], problems
 
 
-def _load_file(path: Path) -> tuple[list[tuple[Rule, int]], list[RuleProblem]]:
+def _read(path: Path) -> bytes:
+    return read_bytes(path, _MAX_RULE_FILE_BYTES, "rule file")
+
+
+def _load_file(path: Path) -> tuple[Loaded, list[RuleProblem]]:
     """Each rule with the line of its `id`, or the file's problems."""
     try:
-        node, data = read_yaml(path, _MAX_RULE_FILE_BYTES, "rule file")
+        return _load_bytes(path, _read(path))
+    except FileReadError as exc:
+        return [], [RuleProblem(path, exc.line, exc.problem)]
+
+
+def _load_bytes(path: Path, content: bytes) -> tuple[Loaded, list[RuleProblem]]:
+    """`_load_file` of the file's bytes, already read."""
+    from scanner.support.yaml_files import YamlFileError, error_path, line_of, parse_yaml
+
+    try:
+        node, data = parse_yaml(decode_text(content, path, "rule file"), path)
+    except FileReadError as exc:
+        return [], [RuleProblem(path, exc.line, exc.problem)]
     except YamlFileError as exc:
         return [], [exc.problem]
 
@@ -164,7 +183,15 @@ def lint(
 
     A rule may not take an id the built-in rules use (a finding's id must say
     which rule made it), even when the built-in directory is not among
-    `directories`; `against_builtin=False` leaves that to the caller."""
+    `directories`; `against_builtin=False` leaves that to the caller.
+
+    Every file is read and validated: the cache is `load_rules`' alone."""
+    return _gathered(directories, against_builtin=against_builtin, cached=False)
+
+
+def _gathered(
+    directories: Sequence[Path], *, against_builtin: bool, cached: bool
+) -> tuple[list[Rule], list[RuleProblem]]:
     rules: list[Rule] = []
     problems: list[RuleProblem] = []
     first_seen: dict[str, Rule] = {}
@@ -177,16 +204,18 @@ def lint(
         files = rule_files(directory)
         if not files:
             problems.append(RuleProblem(directory, 1, "holds no .yaml rule files"))
+        cache = RuleCache.open(directory) if cached else None
         for path in files:
-            loaded, found = _load_file(path)
+            loaded, found = _load_file(path) if cache is None else _cached_file(path, cache)
             problems.extend(found)
-            is_builtin = path.resolve().is_relative_to(builtin)
+            # Resolved only for the id check: a resolve per file is a fifth of a warm load.
+            check_ids = against_builtin and not path.resolve().is_relative_to(builtin)
             for rule, id_line in loaded:
                 if rule.id in first_seen:
                     first = first_seen[rule.id].source
                     problems.append(RuleProblem(path, id_line, _clash(rule.id, first, builtin)))
                     continue
-                if against_builtin and not is_builtin:
+                if check_ids:
                     if builtin_ids is None:
                         builtin_ids = _builtin_ids(builtin)
                     if rule.id in builtin_ids:
@@ -195,7 +224,25 @@ def lint(
                         continue
                 first_seen[rule.id] = rule
                 rules.append(rule)
+        if cache is not None:
+            cache.save()
     return rules, problems
+
+
+def _cached_file(path: Path, cache: RuleCache) -> tuple[Loaded, list[RuleProblem]]:
+    """`_load_file`, the rules taken from the cache when the file's bytes are
+    those it was built from; the bytes hashed are the bytes parsed."""
+    try:
+        content = _read(path)
+    except FileReadError as exc:
+        return [], [RuleProblem(path, exc.line, exc.problem)]
+    hit = cache.get(path, content)
+    if hit is not None:
+        return hit, []
+    loaded, problems = _load_bytes(path, content)
+    if not problems:
+        cache.put(path, content, loaded)
+    return loaded, problems
 
 
 def _clash(rule_id: str, first: str, builtin: Path) -> str:
@@ -208,6 +255,8 @@ def _clash(rule_id: str, first: str, builtin: Path) -> str:
 def _builtin_ids(builtin: Path) -> dict[str, str]:
     """Each built-in rule id and its file:line, read without the checks (the
     built-in rules are linted by their own tests)."""
+    from scanner.support.yaml_files import YamlFileError, line_of, read_yaml
+
     ids: dict[str, str] = {}
     for path in rule_files(builtin):
         try:
@@ -244,8 +293,12 @@ def load_rules(directories: Sequence[Path]) -> tuple[Rule, ...]:
 
     The CLI gives the built-in directory first, so a rule of the user's that
     takes a built-in id is a duplicate here; rules loaded without the built-in
-    ones (the tests') may reuse their ids."""
-    rules, problems = lint(directories, against_builtin=False)
+    ones (the tests') may reuse their ids.
+
+    A valid file unchanged since a run that loaded it is not read again as
+    YAML nor validated: its rules come from the user's cache (`rule_cache`;
+    `TRUSTSCAN_NO_CACHE=1` reads every file)."""
+    rules, problems = _gathered(directories, against_builtin=False, cached=True)
     if problems:
         raise RuleLoadError(problems)
     return tuple(rules)

@@ -96,19 +96,31 @@ def _mode_of(path: Path) -> int:
 def write_text_atomic(path: Path, text: str | Iterable[str]) -> None:
     """Write `text` (a string, or its pieces in order: a large report is
     written as it is rendered) to `path`, atomically."""
-    path = Path(path)
+    _write_atomic(Path(path), text, None)
+
+
+def write_private_atomic(path: Path, data: bytes) -> None:
+    """Write `data` to `path` atomically, readable and writable by its owner
+    alone (0600) from the start: a cache of the user's own, which nobody else
+    may read or change."""
+    _write_atomic(Path(path), data, 0o600)
+
+
+def _write_atomic(path: Path, data: bytes | str | Iterable[str], mode: int | None) -> None:
+    """`mode` None: the replaced file's permissions, or 0644 for a new one."""
     directory = path.parent if str(path.parent) else Path(".")
     remove_stale(directory, _temp_pattern(path.name))
+    # mkstemp makes the file 0600: nobody else sees it before the chmod.
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=directory)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            if isinstance(text, str):
-                handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            if isinstance(data, bytes):
+                handle.write(data)
             else:
-                handle.writelines(text)
+                write_pieces(handle, data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(tmp, _mode_of(path))
+        os.chmod(tmp, _mode_of(path) if mode is None else mode)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):

@@ -28,7 +28,11 @@ def read_bytes(path: Path, limit: int, what: str) -> bytes:
 
 
 def read_text(path: Path, limit: int, what: str) -> str:
-    data = read_bytes(path, limit, what)
+    return decode_text(read_bytes(path, limit, what), path, what)
+
+
+def decode_text(data: bytes, path: Path, what: str) -> str:
+    """`read_text` of bytes already read (and hashed: the rules cache)."""
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:

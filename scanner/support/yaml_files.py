@@ -15,38 +15,24 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
-import jsonschema
 import yaml
 
 from scanner.support.errors import InputError
 from scanner.support.files import FileReadError, read_text
 
+# Declared apart (`problems`), so that declaring a kind of problem needs no
+# YAML parser; still importable from here, where most of them are made.
+from scanner.support.problems import FileProblem as FileProblem
+from scanner.support.problems import FileProblems as FileProblems
 
-@dataclass(frozen=True)
-class FileProblem:
-    path: Path
-    line: int
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.path}:{self.line}: {self.message}"
-
-
-class FileProblems(InputError):
-    """One or more problems with user files; the message shows the first."""
-
-    what = "file"
-
-    def __init__(self, problems: Sequence[FileProblem]) -> None:
-        self.problems = tuple(problems)
-        more = f" (and {len(self.problems) - 1} more)" if len(self.problems) > 1 else ""
-        super().__init__(f"invalid {self.what}: {self.problems[0]}{more}")
+if TYPE_CHECKING:
+    import jsonschema
 
 
 class YamlFileError(InputError):
@@ -438,6 +424,10 @@ def _event_line(event: yaml.Event) -> int | None:
 
 @lru_cache(maxsize=4)
 def schema_validator(path: Path) -> jsonschema.protocols.Validator:
+    # Imported here: jsonschema takes longer to import than trustscan needs to
+    # start, and only the commands that validate a file need it.
+    import jsonschema
+
     schema = json.loads(path.read_text(encoding="utf-8"))
     cls = jsonschema.validators.validator_for(schema)
     cls.check_schema(schema)

@@ -488,7 +488,7 @@ def test_report_with_format_only_writes_default_names_in_the_current_directory(
     assert run.code == 0, run.err
     assert sorted(p.name for p in work.iterdir()) == ["trustscan-junit.xml", "trustscan.sarif"]
     assert json.loads((work / "trustscan.sarif").read_text(encoding="utf-8"))["version"] == "2.1.0"
-    assert run.err.rstrip().endswith("wrote trustscan.sarif, trustscan-junit.xml")
+    assert run.err.splitlines()[0].endswith("wrote trustscan.sarif, trustscan-junit.xml")
 
 
 def test_every_format_into_an_output_dir(tmp_path: Path) -> None:
@@ -529,7 +529,7 @@ def test_an_explicit_path_wins_over_the_default_name(tmp_path: Path) -> None:
     assert run.code == 0, run.err
     assert mine.is_file()
     assert [p.name for p in out.iterdir()] == ["trustscan-summary.md"]
-    assert run.err.rstrip().endswith(f"wrote {mine}, {out / 'trustscan-summary.md'}")
+    assert run.err.splitlines()[0].endswith(f"wrote {mine}, {out / 'trustscan-summary.md'}")
 
 
 @pytest.mark.parametrize("command", [["local"], ["scan", "127.0.0.1"], ["report", "RESULT"]])
@@ -849,8 +849,11 @@ def test_a_scan_with_no_output_prints_its_findings_table(tmp_path: Path) -> None
     assert {row.split()[0] for row in rows} <= {"critical", "high", "medium", "low", "info"}
     assert any("Apache httpd 2.2 or older is end of life" in row for row in rows)
     assert len(rows) == 3  # the three findings of the recorded scan
-    (count,) = run.err.splitlines()
+    count, checked, not_scanned = run.err.splitlines()
     assert count.startswith("1 host(s) up, 3 finding(s)")
+    # What was looked at and found clean, and what was not looked at.
+    assert checked.startswith("trustscan: checked, clean: ")
+    assert not_scanned.startswith("trustscan: not scanned: the other ")
 
 
 def test_json_dash_prints_the_result_on_stdout(
@@ -887,7 +890,7 @@ def test_format_with_dash_o_writes_that_format_there(
     text = (work / name).read_text(encoding="utf-8")
     assert "<!DOCTYPE html>" not in text
     assert check(text)
-    assert run.err.rstrip().endswith(f"wrote {name}")
+    assert run.err.splitlines()[0].endswith(f"wrote {name}")
 
 
 @pytest.mark.parametrize(

@@ -67,7 +67,7 @@ def test_unknown_keys_are_ignored_and_missing_defaults_filled() -> None:
     assert loaded.hosts[1] == make_result().hosts[1]
 
 
-@pytest.mark.parametrize("version", ["1.0", "1.1", "1.2", "1.3", "1.4", "1.5", "1.6", "1.7"])
+@pytest.mark.parametrize("version", ["1.0", "1.1", "1.2", "1.3", "1.4", "1.5", "1.6", "1.7", "1.8"])
 def test_every_known_version_is_read_and_written_back_as_the_current_one(version: str) -> None:
     data = _data()
     data["schema_version"] = version
@@ -80,7 +80,7 @@ def test_read_versions_end_at_the_current_one() -> None:
     assert result_io.READ_VERSIONS[-1] == result_io.SCHEMA_VERSION
 
 
-@pytest.mark.parametrize("version", ["1.8", "1.9", "1.10", "2.0", "17.4"])
+@pytest.mark.parametrize("version", ["1.9", "1.10", "2.0", "17.4"])
 def test_a_newer_version_asks_for_an_upgrade(version: str) -> None:
     data = _data()
     data["schema_version"] = version
@@ -88,7 +88,7 @@ def test_a_newer_version_asks_for_an_upgrade(version: str) -> None:
         result_io.loads(json.dumps(data), "new.json")
     assert str(info.value) == (
         f"new.json: scan result schema {version} was written by a newer trustscan; "
-        "upgrade trustscan to read it (this one reads 1.0, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.7)"
+        "upgrade trustscan to read it (this one reads 1.0, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.7, 1.8)"
     )
 
 
@@ -114,7 +114,7 @@ def test_an_unknown_version_is_refused(version: object, shown: str) -> None:
         result_io.loads(json.dumps(data), "odd.json")
     assert str(info.value) == (
         f"odd.json: scan result schema_version {shown} is not supported by this trustscan "
-        "(it reads 1.0, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.7)"
+        "(it reads 1.0, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.7, 1.8)"
     )
 
 

@@ -112,20 +112,29 @@ def _db_result(records: str = "99") -> tuple[ScanResult, Finding, Finding]:
         hosts=(host,),
         findings=(ssh, exposed),
         observations=(
+            # The store's total counts rows without personal data too: not customer records.
             make_observation(
-                host="127.0.0.16", port=5432, probe="postgres", key="store.records", value=records
+                host="127.0.0.16", port=5432, probe="datastore", key="store.records", value="5000"
+            ),
+            make_observation(
+                host="127.0.0.16",
+                port=5432,
+                probe="datastore",
+                key="store.pii.email",
+                value=records,
             ),
         ),
     )
     return result, exposed, ssh
 
 
-def test_the_store_records_observation_counts_on_its_port() -> None:
+def test_the_stores_count_of_personal_records_counts_on_its_port() -> None:
     result, exposed, ssh = _db_result()
     assessment = assess(result)
     scores = {r.fingerprint: r for r in assessment.findings}
     assert scores[exposed.fingerprint].score == 20.0  # 10 x (1 + log10(100) / 2)
-    assert f"99 customer records (observed) {TIMES}2.00" in scores[exposed.fingerprint].factors
+    factors = scores[exposed.fingerprint].factors
+    assert f"99 customer records (store statistics) {TIMES}2.00" in factors
     assert scores[ssh.fingerprint].score == 3.6  # another port: no records
     assert assessment.inventory_source == ""
     assert [(h.host, h.score) for h in assessment.hosts] == [("127.0.0.16", 20.4)]

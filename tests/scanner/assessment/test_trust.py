@@ -8,7 +8,15 @@ import pytest
 
 from scanner.assessment.inventory import Inventory, load_inventory
 from scanner.assessment.risk import assess
-from scanner.assessment.trust import DEFAULT_COST, PSN_2011, CostBasis, customer_trust, ordered
+from scanner.assessment.trust import (
+    CUSTOMERS_COUNTED,
+    DEFAULT_COST,
+    PSN_2011,
+    RECORDS_COUNTED,
+    CostBasis,
+    customer_trust,
+    ordered,
+)
 from scanner.model import DutyKind, Finding, Severity
 from tests.factories import make_finding, make_host, make_observation, make_result
 from tests.support import FIXTURES
@@ -146,7 +154,7 @@ def test_the_cost_counts_customers_at_the_stated_figure(shop: Inventory) -> None
     assert (cost.records, cost.per_record, cost.currency) == (100_000, 173.0, "USD")
     assert cost.total == 17_300_000.0
     assert "Cost of a Data Breach Report 2024" in cost.source
-    assert cost.counted == "customers at risk (inventory segments)"
+    assert cost.counted == CUSTOMERS_COUNTED
 
     ours = CostBasis(per_record=95.5, currency="EUR", source="our insurer's 2026 schedule")
     custom = customer_trust(result, shop, ours).cost
@@ -171,7 +179,7 @@ def test_a_mega_breach_says_the_default_figure_overstates() -> None:
     )
     cost = customer_trust(make_result(findings=(_finding("127.0.0.21", 80),)), inventory).cost
     assert cost is not None
-    assert cost.counted == "records at risk"
+    assert cost.counted == RECORDS_COUNTED
     assert cost.records == PSN_2011.accounts
     assert "upper bound" in cost.source
     ours = customer_trust(
@@ -197,7 +205,7 @@ def test_without_inventory_the_probes_counts_are_the_records() -> None:
     assert trust.records_at_risk == 250  # one record a customer, not one a field
     assert trust.customers_at_risk is None
     assert trust.cost is not None
-    assert trust.cost.counted == "records at risk"
+    assert trust.cost.counted == RECORDS_COUNTED
     assert trust.cost.total == 250 * DEFAULT_COST.per_record
     (notice,) = trust.notices
     assert notice.segment == "all customers whose data the exposed systems hold"

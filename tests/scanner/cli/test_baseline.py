@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from scanner.cli.baseline import LAST, Baseline, resolve_baseline
+from scanner.assessment.baseline import Baseline
+from scanner.cli.baseline import LAST, resolve_baseline
 from scanner.model import BaselineState, ScanResult, Severity
 from scanner.result_io import read, write
 from tests.factories import make_finding

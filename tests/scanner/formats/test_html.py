@@ -47,8 +47,23 @@ from tests.factories import (
 from tests.scanner.formats.support import HOSTILE, SCRIPT, assert_golden, hostile_result
 from tests.support import FIXTURES
 
-SECTIONS = ["summary", "trust", "plan", "findings", "hosts", "firewall", "datastores", "appendix"]
+SECTIONS = [
+    "summary",
+    "trust",
+    "plan",
+    "findings",
+    "hosts",
+    "firewall",
+    "datastores",
+    "appendix",
+    "coverage",
+]
 CONTROLS = "\x00\x01\x08\x0b\x1b\x7f\x9b"
+
+
+def _risk(score: str, level: str) -> str:
+    """A risk score as the report prints it: marked with its level."""
+    return f'<span class="risk risk-{level}" title="risk level: {level}">{score}</span>'
 
 
 def _render(result: ScanResult) -> str:
@@ -397,7 +412,7 @@ def test_summary_counts_every_severity() -> None:
 def test_summary_states_the_overall_risk_and_the_top_risks() -> None:
     html = _render(_assessed())
     summary = html[html.index('<section id="summary"') : html.index('<section id="trust"')]
-    assert '<span class="bignum">40.0</span>' in summary
+    assert f'<span class="bignum">{_risk("40.0", "critical")}</span>' in summary
     assert "Overall risk: <strong" in summary
     assert ">critical</strong>" in summary
     assert "customer-db (127.0.0.11)" in summary
@@ -405,11 +420,11 @@ def test_summary_states_the_overall_risk_and_the_top_risks() -> None:
     assert "Allow MariaDB only from the application servers." in summary
     assert "Upgrade Apache httpd to a supported 2.4 release." in summary
     # What the riskiest step's host holds, from the trust summary's host rows.
-    assert "120,000 customer records: email, name, card-number" in summary
+    assert "120,000 customer records (store statistics): email, name, card-number" in summary
     assert escape(make_result().findings[0].trust.impact) in summary
     # Key trust figures, each linking to its part of the trust section.
     assert '<a href="#trust-data"><span class="k">120,000</span> customers at risk' in summary
-    assert '<span class="k">about $20.8 million</span>' in summary
+    assert '<span class="k">about $21 million</span>' in summary
     assert "GDPR Art. 33(1); GDPR Art. 34(1); PCI DSS v4.0 Req. 12.10" in summary
     assert 'role="img"' in summary  # the charts
     assert "127.0.0.11 customer-db: 40.0" in summary
@@ -444,8 +459,9 @@ def test_the_trust_section_shows_data_duties_cost_and_notices() -> None:
         assert basis in trust
     assert "within 72 hours of becoming aware of the breach" in trust
     assert f'href="#f-{FINGERPRINT_B}"' in trust  # the finding that triggers each duty
-    assert "$20,760,000" in trust
-    assert "&times; $173 per record" in trust
+    assert '<span class="bignum">about $21 million</span>' in trust
+    assert "$20,760,000" not in trust  # an estimate, never to the dollar
+    assert "\u00d7 $173 per record" in trust
     assert "IBM/Ponemon Cost of a Data Breach Report 2024" in trust
     # The reference case, with its figures and dates.
     for fact in (
@@ -553,7 +569,7 @@ def test_finding_details_show_vulnerabilities_risk_factors_and_references() -> N
     html = _render(replace(result, findings=findings))
     assert "<code>CVE-2021-41773</code>" in html
     assert "9.8 <code>CVSS:3.1/AV:N</code>" in html
-    assert "15.8 = high severity \u00d77" in html
+    assert f"{_risk('15.8', 'high')} = high severity \u00d77" in html
     assert (
         'href="https://nvd.nist.gov/vuln/detail/CVE-2021-41773" rel="noopener noreferrer"' in html
     )
@@ -629,7 +645,7 @@ def test_hosts_show_risk_system_and_owner() -> None:
     assert (
         '<a href="#h-1">127.0.0.11</a></th><td>customer-db</td><td>dba@example.test</td>' in hosts
     )
-    assert "risk 40.0 &middot; customer-db &middot; owner dba@example.test" in hosts
+    assert f"risk {_risk('40.0', 'critical')} &middot; customer-db &middot; owner dba" in hosts
     assert "Apache httpd 2.2.15 ((CentOS))" in hosts
 
 

@@ -12,7 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from scanner.support.atomic import destination, write_output, write_text_atomic
+from scanner.support.atomic import (
+    destination,
+    write_output,
+    write_private_atomic,
+    write_text_atomic,
+)
 from scanner.support.errors import InputError
 from tests.faults import fill, small_tmpfs
 from tests.support import requires_root
@@ -219,3 +224,13 @@ def test_what_no_report_belongs_in_is_refused(tmp_path: Path, kind: str) -> None
     finally:
         server.close()
     assert stat.S_ISSOCK(path.lstat().st_mode)
+
+
+def test_a_private_file_is_0600_whatever_it_replaces(tmp_path: Path) -> None:
+    target = tmp_path / "cache.pickle"
+    target.write_bytes(b"old")
+    target.chmod(0o644)
+    write_private_atomic(target, b"\x00new\xff")
+    assert target.read_bytes() == b"\x00new\xff"
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cache.pickle"]
