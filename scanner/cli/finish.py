@@ -53,7 +53,8 @@ def finish(
         lines = tuple(line for line in coverage_lines(result) if line)
         result = record(history, result, scope, command, int(decided.code), lines)
     missing = _missing(history)
-    decided = verdict(result, outputs.gate, missing)
+    if missing:  # recording changed no finding: only a failed record moves the verdict
+        decided = verdict(result, outputs.gate, missing)
     try:
         written = write_outputs(
             result, outputs.plan, outputs.gate, progress, outputs.sarif_category

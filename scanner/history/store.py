@@ -35,7 +35,7 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 
 from scanner.assessment.baseline import systems_of
 from scanner.history import schema
@@ -690,7 +690,3 @@ def _set_version(conn: Connection, number: int) -> None:
     ).rowcount
     if not done:
         conn.execute(schema.meta.insert().values(key="schema_version", value=str(number)))
-
-
-def is_unavailable(exc: BaseException) -> bool:
-    return isinstance(exc, HistoryError | DBAPIError)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from scanner.history.store import FindingRow, RunRow, Sighting
+from scanner.history.store import FindingRow, RunRow
 from scanner.history.trends import Trends, days_between
 from scanner.model import Severity
 from scanner.outputs.terminal import one_line
@@ -135,10 +135,3 @@ def trends_text(trends: Trends) -> str:
         f"{len(trends.fixed)} fixed.",
     ]
     return "\n".join(lines) + "\n"
-
-
-def fixed_lines(fixed: Sequence[Sighting]) -> list[str]:
-    return [
-        f"  fixed  {f.severity.value:<8} {_where(f.host, f.port)}  {one_line(f.title, 80)}"
-        for f in fixed
-    ]
