@@ -4,7 +4,10 @@ with `trustscan scan --nmap-xml`, writing the JSON result and the HTML report.
 
 Sends no packet: `--nmap-xml` only reads the file. Each revision runs in a
 fresh process whose peak resident memory is read from the kernel (wait4), so
-two revisions compare on the same machine in one run:
+two revisions compare on the same machine in one run. Each run records its
+scan history as users' runs do (it is on by default), into a history of its
+own: `XDG_DATA_HOME` names a temporary directory for the process, so the
+figures include recording the run and nothing is written under your home.
 
     python -m bench.large_result [-n 100000] [--rev HEAD~3] [--rev WORKTREE]
 
@@ -50,7 +53,8 @@ def checkout(rev: str) -> Iterator[Path]:
 
 
 def measure(tree: Path, xml: Path, out: Path) -> dict[str, float]:
-    """Wall time, peak RSS and output sizes of one `scan --nmap-xml` run."""
+    """Wall time, peak RSS and output sizes of one `scan --nmap-xml` run, its
+    history recorded in `out` (a first run: nothing to compare with)."""
     command = [
         sys.executable,
         "-m",
@@ -64,7 +68,8 @@ def measure(tree: Path, xml: Path, out: Path) -> dict[str, float]:
         str(out / "r.html"),
         "-q",
     ]
-    env = {**os.environ, "PYTHONPATH": str(tree)}
+    # The default history (`~/.local/share/trustscan/history.sqlite`), moved to `out`.
+    env = {**os.environ, "PYTHONPATH": str(tree), "XDG_DATA_HOME": str(out / "data")}
     started = time.perf_counter()
     process = subprocess.Popen(command, cwd=tree, env=env, stderr=subprocess.PIPE)
     _pid, status, usage = os.wait4(process.pid, 0)
@@ -77,6 +82,7 @@ def measure(tree: Path, xml: Path, out: Path) -> dict[str, float]:
         "peak_mib": usage.ru_maxrss / 1024,  # KiB on Linux
         "json_mb": (out / "r.json").stat().st_size / 1e6,
         "html_mb": (out / "r.html").stat().st_size / 1e6,
+        "history_mb": sum(f.stat().st_size for f in (out / "data").rglob("*") if f.is_file()) / 1e6,
     }
 
 
@@ -100,7 +106,8 @@ def main(argv: list[str] | None = None) -> int:
                 figures = measure(tree, xml, out)
             print(
                 f"{rev:>12}: {figures['wall_s']:7.1f} s, peak {figures['peak_mib']:7.0f} MiB, "
-                f"JSON {figures['json_mb']:6.1f} MB, HTML {figures['html_mb']:6.1f} MB",
+                f"JSON {figures['json_mb']:6.1f} MB, HTML {figures['html_mb']:6.1f} MB, "
+                f"history {figures['history_mb']:6.1f} MB",
                 flush=True,
             )
     return 0

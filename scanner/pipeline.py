@@ -105,7 +105,7 @@ def _assemble(
         port_choice=port_choice,
         execution=execution,
     )
-    return assessed(result, inventory, cost)
+    return assessed(result, inventory, cost, progress)
 
 
 def _data_sources(rules: Sequence[Rule]) -> tuple[DataSource, ...]:
@@ -119,7 +119,20 @@ def _releases(hosts: Sequence[Host]) -> tuple[Observation, ...]:
 
 
 def _postures(hosts: Sequence[Host], acked: dict[str, Host]) -> tuple[Observation, ...]:
-    return tuple(o for h in hosts for o in posture_observations(h, acked.get(h.address)))
+    # Hosts alike say the same counts and evidence: one copy of each text.
+    words: dict[str, str] = {}
+    return tuple(
+        Observation(
+            o.host,
+            o.port,
+            o.probe,
+            o.key,
+            words.setdefault(o.value, o.value),
+            words.setdefault(o.evidence, o.evidence),
+        )
+        for h in hosts
+        for o in posture_observations(h, acked.get(h.address))
+    )
 
 
 def scan(
@@ -244,7 +257,7 @@ def scan_nmap_xml(
         rule_set=rule_set_version(rules, rule_sources),
         data_sources=_data_sources(rules),
     )
-    return assessed(result, inventory, cost)
+    return assessed(result, inventory, cost, progress)
 
 
 def local_scan(
@@ -280,6 +293,7 @@ def merged(
     local: ScanResult,
     inventory: Inventory | None = None,
     cost: CostBasis = DEFAULT_COST,
+    progress: Progress = QUIET,
 ) -> ScanResult:
     """A network scan and the local audit as one result (`scan --local`)."""
     result = replace(
@@ -291,4 +305,4 @@ def merged(
         probe_errors=network.probe_errors + local.probe_errors,
         finished=local.finished,
     )
-    return assessed(result, inventory, cost)
+    return assessed(result, inventory, cost, progress)

@@ -32,6 +32,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from types import MappingProxyType
+from typing import Any
 
 from scanner.assessment.baseline import answered
 from scanner.model import (
@@ -49,12 +50,15 @@ from scanner.model import (
     Severity,
     address_key,
 )
+from scanner.support.progress import QUIET, Progress
 
 EXAMPLES = 3  # gaps named per kind; the rest are counted
 _EXAMPLE_CHARS = 160
 _NOTE_CHARS = 200
 _NOTES = 5  # notes kept per check and host
 TCP_PORTS = 65_535
+COVERING = "assessing coverage"
+_STEP = 1000  # hosts between two reports of progress
 
 # What trustscan never tests, whatever the options: the README's "not
 # covered" lists, and what follows from what it reads (a banner, not a login).
@@ -473,9 +477,12 @@ def _fixed(findings: Iterable[Finding]) -> tuple[FixedGroup, ...]:
 # -- the whole ----------------------------------------------------------------------------------
 
 
-def coverage_of(result: ScanResult, records: Sequence[RecordCount] = ()) -> Coverage:
+def coverage_of(
+    result: ScanResult, records: Sequence[RecordCount] = (), progress: Progress = QUIET
+) -> Coverage:
     """What `result` covered and did not (see the module docstring);
-    `records` are the record counts the assessment made."""
+    `records` are the record counts the assessment made. `progress` hears of
+    the hosts done."""
     observations: dict[str, list[Observation]] = {}
     for obs in result.observations:
         observations.setdefault(obs.host, []).append(obs)
@@ -486,14 +493,22 @@ def coverage_of(result: ScanResult, records: Sequence[RecordCount] = ()) -> Cove
     for error in result.probe_errors:
         errors.setdefault(error.target, []).append(error)
     hosts = []
-    for host in sorted(result.hosts, key=lambda h: address_key(h.address)):
+    # Hosts alike are checked alike: one copy of each equal list of checks.
+    shared: dict[object, Any] = {}
+    ordered = sorted(result.hosts, key=lambda h: address_key(h.address))
+    for done, host in enumerate(ordered, start=1):
         facts = _HostFacts(
             host,
             tuple(observations.get(host.address, ())),
             tuple(findings.get(host.address, ())),
             tuple(errors.get(host.address, ())),
         )
-        hosts.append(HostCoverage(host.address, _host_checks(facts)))
+        checks = tuple(shared.setdefault(run, run) for run in _host_checks(facts))
+        hosts.append(HostCoverage(host.address, shared.setdefault(checks, checks)))
+        if done % _STEP == 0:
+            progress.step(COVERING, done, len(ordered), "hosts")
+    progress.step(COVERING, len(ordered), len(ordered), "hosts")
+    del shared, observations, findings
     ports, not_scanned = _ports(result)
     return Coverage(
         ports=ports,

@@ -84,6 +84,7 @@ import math
 from collections import Counter, defaultdict
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 from scanner.assessment.coverage import coverage_of
 from scanner.assessment.inventory import Asset, Inventory
@@ -102,6 +103,7 @@ from scanner.model import (
     address_key,
 )
 from scanner.rule_engine.findings import rekeyed, system_identity
+from scanner.support.progress import QUIET, Progress
 
 MAX_SCORE = 100.0
 TIMES = "\u00d7"  # the multiplication sign in factor labels
@@ -121,6 +123,8 @@ CONFIDENCE_FACTOR = {
 INTERNET_EXPOSED_FACTOR = 1.5
 PRODUCTION_FACTOR = 1.2
 REST_SHARE = 0.1
+ASSESSING = "assessing risk"
+_STEP = 1000  # findings scored between two reports of progress
 
 
 def data_factor(records: int) -> float:
@@ -141,28 +145,42 @@ def finding_risk(
     on the finding's port (`observed_source` says how: `scanner.assessment.records`)."""
     weight = SEVERITY_WEIGHT[finding.severity]
     confidence = CONFIDENCE_FACTOR[finding.confidence]
-    factors = [
-        f"{finding.severity.value} severity {TIMES}{_num(weight)}",
-        f"{finding.confidence.value} confidence {TIMES}{_num(confidence)}",
-    ]
-    exposure = 1.0
+    exposure, exposed = 1.0, ""
     if asset is not None and asset.internet_exposed:
-        exposure = INTERNET_EXPOSED_FACTOR
-        factors.append(f"internet exposed {TIMES}{_num(exposure)}")
+        exposure, exposed = INTERNET_EXPOSED_FACTOR, "internet exposed"
     elif asset is not None and asset.environment == "production":
-        exposure = PRODUCTION_FACTOR
-        factors.append(f"production {TIMES}{_num(exposure)}")
+        exposure, exposed = PRODUCTION_FACTOR, "production"
     records, where = None, ""
     if asset is not None and asset.customer_records is not None:
         records, where = asset.customer_records, "inventory"
     elif observed_records is not None:
         records, where = observed_records, observed_source
-    data = 1.0
-    if records is not None:
-        data = data_factor(records)
-        factors.append(f"{records:,} customer records ({where}) {TIMES}{data:.2f}")
+    data = data_factor(records) if records is not None else 1.0
     score = round(min(MAX_SCORE, weight * confidence * exposure * data), 1)
-    return FindingRisk(finding.fingerprint, score, tuple(factors))
+    factors = _factors(finding.severity, finding.confidence, exposed, exposure, records, where)
+    return FindingRisk(finding.fingerprint, score, factors)
+
+
+@lru_cache(maxsize=4096)
+def _factors(
+    severity: Severity,
+    confidence: Confidence,
+    exposed: str,
+    exposure: float,
+    records: int | None,
+    where: str,
+) -> tuple[str, ...]:
+    """A score's factors in words. Cached: a large scan's findings share a
+    few combinations, and each combination one tuple of its words."""
+    factors = [
+        f"{severity.value} severity {TIMES}{_num(SEVERITY_WEIGHT[severity])}",
+        f"{confidence.value} confidence {TIMES}{_num(CONFIDENCE_FACTOR[confidence])}",
+    ]
+    if exposed:
+        factors.append(f"{exposed} {TIMES}{_num(exposure)}")
+    if records is not None:
+        factors.append(f"{records:,} customer records ({where}) {TIMES}{data_factor(records):.2f}")
+    return tuple(factors)
 
 
 def host_score(scores: Sequence[float]) -> float:
@@ -184,11 +202,12 @@ def assess(
     inventory: Inventory | None = None,
     cost: CostBasis = DEFAULT_COST,
     counts: tuple[RecordCount, ...] | None = None,
+    progress: Progress = QUIET,
 ) -> Assessment:
     """Score every finding and host of a result, highest risk first; rank the
     remediation plan and summarise what it all means for customers. `counts`:
     the record counts (`scanner.assessment.records.record_counts`), made here
-    when not given."""
+    when not given. `progress` hears of the findings scored."""
     names: dict[str, tuple[str, ...]] = {h.address: h.hostnames for h in result.hosts}
     assets: dict[str, Asset | None] = {}
 
@@ -202,25 +221,25 @@ def assess(
     if counts is None:
         counts = record_counts(result, inventory)
     keyed = counts_by_key(counts)
-    scored: list[tuple[Finding, FindingRisk]] = []
-    for finding in result.findings:
-        counted = _counted_on_port(keyed, finding)
-        scored.append(
-            (
-                finding,
-                finding_risk(
-                    finding,
-                    asset_of(finding.host),
-                    counted.records if counted else None,
-                    counted.source if counted else "observed",
-                ),
-            )
-        )
+    findings = result.findings
+    risks: list[FindingRisk] = []
     by_host: dict[str, list[float]] = defaultdict(list)
-    for finding, risk in scored:
+    for done, finding in enumerate(findings, start=1):
+        counted = _counted_on_port(keyed, finding)
+        risk = finding_risk(
+            finding,
+            asset_of(finding.host),
+            counted.records if counted else None,
+            counted.source if counted else "observed",
+        )
+        risks.append(risk)
         by_host[finding.host].append(risk.score)
+        if done % _STEP == 0:
+            progress.step(ASSESSING, done, len(findings), "findings")
+    progress.step(ASSESSING, len(findings), len(findings), "findings")
     hosts: list[str] = [h.address for h in result.hosts]
-    hosts += [h for h in by_host if h not in hosts]
+    scanned = set(hosts)
+    hosts += [h for h in by_host if h not in scanned]
     host_risks = []
     for host in hosts:
         asset = asset_of(host)
@@ -232,9 +251,13 @@ def assess(
                 asset.owner if asset else "",
             )
         )
-    finding_risks = tuple(
-        r for _f, r in sorted(scored, key=lambda p: (-p[1].score, p[0].host, p[1].fingerprint))
+    del by_host
+    # Positions, not (finding, risk) pairs: one small object less per finding.
+    order = sorted(
+        range(len(risks)), key=lambda i: (-risks[i].score, findings[i].host, risks[i].fingerprint)
     )
+    finding_risks = tuple(risks[i] for i in order)
+    del order
     ranked_hosts = tuple(sorted(host_risks, key=lambda h: (-h.score, address_key(h.host))))
     exposed = {host for host in hosts if (asset := asset_of(host)) and asset.internet_exposed}
     return Assessment(
@@ -247,7 +270,10 @@ def assess(
 
 
 def assessed(
-    result: ScanResult, inventory: Inventory | None = None, cost: CostBasis = DEFAULT_COST
+    result: ScanResult,
+    inventory: Inventory | None = None,
+    cost: CostBasis = DEFAULT_COST,
+    progress: Progress = QUIET,
 ) -> ScanResult:
     """The result with its assessment (re)computed.
 
@@ -258,7 +284,8 @@ def assessed(
 
     The coverage (`scanner.assessment.coverage`) is made here too, with the
     record counts the assessment used; a part of a scan keeps the coverage
-    `selection.narrowed` made before its findings were cut by severity."""
+    `selection.narrowed` made before its findings were cut by severity.
+    `progress` hears of the findings scored, then of the hosts' coverage."""
     if inventory is not None:
         identity = host_identities(result, inventory)
         result = replace(
@@ -270,8 +297,9 @@ def assessed(
     if coverage is not None and result.selection:
         coverage = replace(coverage, records=counts)
     else:
-        coverage = coverage_of(result, counts)
-    return replace(result, assessment=assess(result, inventory, cost, counts), coverage=coverage)
+        coverage = coverage_of(result, counts, progress)
+    assessment = assess(result, inventory, cost, counts, progress)
+    return replace(result, assessment=assessment, coverage=coverage)
 
 
 _PATTERN = frozenset("*?[")
@@ -350,14 +378,24 @@ def remediation_plan(
     def urgency(items: list[tuple[Finding, float]]) -> tuple[int, int, int, float]:
         return max(plan_priority(f, score, f.host in exposed) for f, score in items)
 
+    where: dict[str, tuple[int, int, str]] = {}  # a host's address key, made once
+
+    def place(host: str) -> tuple[int, int, str]:
+        if host not in where:
+            where[host] = address_key(host)
+        return where[host]
+
     ranked = sorted(
         steps.items(),
         key=lambda item: (
             tuple(-part for part in urgency(item[1])),
             -len(item[1]),
-            address_key(item[0][0]),
+            place(item[0][0]),
         ),
     )
+    del by_print, steps
+    # Steps on many hosts list the same titles: one tuple for each list.
+    titled: dict[tuple[str, ...], tuple[str, ...]] = {}
     plan = []
     for rank, ((host, remediation), items) in enumerate(ranked, start=1):
         owner = owners.get(host)
@@ -369,12 +407,16 @@ def remediation_plan(
                 score=max(score for _f, score in items),
                 severity=max((f.severity for f, _s in items), key=lambda s: s.rank),
                 fingerprints=tuple(f.fingerprint for f, _s in items),
-                titles=tuple(dict.fromkeys(f.title for f, _s in items)),
+                titles=_one(titled, tuple(dict.fromkeys(f.title for f, _s in items))),
                 system=owner.system if owner else "",
                 owner=owner.owner if owner else "",
             )
         )
     return tuple(plan)
+
+
+def _one(seen: dict[tuple[str, ...], tuple[str, ...]], value: tuple[str, ...]) -> tuple[str, ...]:
+    return seen.setdefault(value, value)
 
 
 @dataclass(frozen=True)

@@ -51,7 +51,7 @@ def finish(
 
         scope = scope_of(result, outputs.sarif_category)
         lines = tuple(line for line in coverage_lines(result) if line)
-        result = record(history, result, scope, command, int(decided.code), lines)
+        result = record(history, result, scope, command, int(decided.code), lines, progress)
     missing = _missing(history)
     if missing:  # recording changed no finding: only a failed record moves the verdict
         decided = verdict(result, outputs.gate, missing)

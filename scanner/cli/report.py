@@ -84,12 +84,13 @@ def report(
         )
     if not chosen.empty:
         result = narrowed(result, chosen)
-    if inventory is not None or again or saved is None:
-        result = assessed(result, inventory, cost or saved_cost(saved))
-    result = with_acceptance(result, accepting, quiet)
     progress = TerminalProgress() if wants_progress(quiet) else None
+    shown = progress if progress is not None else QUIET
     try:
-        finish(result, outputs, quiet, progress=progress if progress is not None else QUIET)
+        if inventory is not None or again or saved is None:
+            result = assessed(result, inventory, cost or saved_cost(saved), shown)
+        result = with_acceptance(result, accepting, quiet)
+        finish(result, outputs, quiet, progress=shown)
     finally:
         if progress is not None:
             progress.close()

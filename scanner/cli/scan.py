@@ -295,7 +295,8 @@ def scan(
                     progress.close()
                 interrupted(exc, checkpoint)
         if with_local and (targets or nmap_xml is not None):
-            result = pipeline.merged(result, pipeline.local_scan(rules, sources), inventory, cost)
+            local_result = pipeline.local_scan(rules, sources)
+            result = pipeline.merged(result, local_result, inventory, cost, shown)
         result = _compared(result, baseline, history, outputs)
         result = with_acceptance(result, accepting, quiet)
         finish(result, outputs, quiet, checkpoint, shown, history=history, command="scan")

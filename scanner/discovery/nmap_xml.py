@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 from xml.etree.ElementTree import ParseError
 from xml.parsers.expat import XMLParserType
 
@@ -293,6 +293,9 @@ class _Collector:
         self.extra: _ExtraPorts | None = None
         self.in_service = False
         self.cpe: list[str] | None = None
+        # Hosts alike have equal services and port counts: one copy of each
+        # (the model is immutable), not one per host of a 100,000-host file.
+        self.alike: dict[object, Any] = {}
 
     def line(self) -> int:
         return self.expat.CurrentLineNumber if self.expat is not None else 1
@@ -456,7 +459,8 @@ class _Collector:
                     f"{self.origin}:{port.line}: more than {MAX_SERVICES} open ports: "
                     "split the scan into several files"
                 )
-            host.services.append(_service(port, state, reason))
+            service = _service(port, state, reason)
+            host.services.append(self.alike.setdefault(service, service))
         else:
             counts = host.others.setdefault(state, {})
             counts[reason] = counts.get(reason, 0) + 1
@@ -501,24 +505,27 @@ class _Collector:
             )
         self.addresses.add(address)
         status = draft.status or {}
+        other_ports = tuple(
+            PortStateCount(
+                state,
+                sum(reasons.values()),
+                tuple(Reason(r, c) for r, c in sorted(reasons.items())),
+            )
+            for state, reasons in sorted(draft.others.items())
+        )
+        extraports = tuple(
+            PortStateCount(e.state, e.count, tuple(e.reasons)) for e in draft.extraports
+        )
+        services = tuple(draft.services)
         self.hosts.append(
             Host(
                 address=address,
                 status=_shared(status.get("state")) or "unknown",
                 status_reason=_shared(status.get("reason")),
                 hostnames=tuple(draft.hostnames),
-                services=tuple(draft.services),
-                other_ports=tuple(
-                    PortStateCount(
-                        state,
-                        sum(reasons.values()),
-                        tuple(Reason(r, c) for r, c in sorted(reasons.items())),
-                    )
-                    for state, reasons in sorted(draft.others.items())
-                ),
-                extraports=tuple(
-                    PortStateCount(e.state, e.count, tuple(e.reasons)) for e in draft.extraports
-                ),
+                services=self.alike.setdefault(services, services),
+                other_ports=self.alike.setdefault(other_ports, other_ports),
+                extraports=self.alike.setdefault(extraports, extraports),
                 probed_ports=self.probed,
             )
         )

@@ -11,6 +11,7 @@ from types import MappingProxyType
 from typing import Protocol, runtime_checkable
 
 from scanner.model import Finding, ScanResult
+from scanner.support.progress import QUIET, Progress
 
 
 class OutputFormat(str, Enum):
@@ -57,20 +58,23 @@ def formatter_for(
     fmt: OutputFormat,
     fails: Callable[[Finding], bool] | None = None,
     sarif_category: str = "",
+    progress: Progress = QUIET,
+    what: str = "writing the report",
 ) -> Formatter:
     """`fails` says whether a finding trips the exit gate (`outputs.gate`);
     only JUnit uses it (None: no finding fails a test case). `sarif_category`
     names the scan's scope in SARIF's `automationDetails` (empty: a digest of
-    the targets)."""
+    the targets). The HTML report and the JSON result say how far they are
+    written (`progress`, as `what`): findings, records."""
     # Imported here so that a JSON-only run never loads Jinja2.
     if fmt is OutputFormat.HTML:
         from scanner.formats.html import HtmlFormatter
 
-        return HtmlFormatter()
+        return HtmlFormatter(progress, what)
     if fmt is OutputFormat.JSON:
         from scanner.formats.json import JsonFormatter
 
-        return JsonFormatter()
+        return JsonFormatter(progress, what)
     if fmt is OutputFormat.SARIF:
         from scanner.formats.sarif import SarifFormatter
 

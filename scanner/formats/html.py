@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
@@ -39,12 +40,14 @@ from scanner.assessment.trust import PSN_2011
 from scanner.formats.charts import clean
 from scanner.formats.html_baseline import acceptance_view, baseline_view
 from scanner.formats.html_coverage import coverage_view
+from scanner.formats.html_data import embedded
 from scanner.formats.html_findings import (
     BIG,
-    FindingRef,
+    PRINT_LIMIT,
+    FindingList,
+    FindingRefs,
     finding_filters,
-    finding_views,
-    refs_to,
+    grouped_refs,
     shared_blocks,
 )
 from scanner.formats.html_history import history_view
@@ -67,6 +70,7 @@ from scanner.formats.html_summary import (
 )
 from scanner.formats.html_text import duration, link, money_about, num, placeholders, score_text
 from scanner.model import ScanResult, Severity
+from scanner.support.progress import QUIET, Progress
 from scanner.support.resources import reports_dir
 
 # -- the environment and the inline assets --------------------------------------
@@ -148,23 +152,48 @@ def _stores(result: ScanResult, visible: ScanResult) -> list[StoreView]:
     return views
 
 
+# The findings a plan step names; the rest it counts.
+PLAN_REFS = 8
+
+# Plan steps and hosts a group: what a large report lays out (or skips) at once.
+PLAN_GROUP = 50
+HOST_GROUP = 20
+
+
 class HtmlFormatter:
+    def __init__(self, progress: Progress = QUIET, what: str = "writing the report") -> None:
+        self._progress = progress
+        self._what = what
+
     def format(self, result: ScanResult) -> str:
+        return "".join(self.chunks(result))
+
+    def chunks(self, result: ScanResult) -> Iterator[str]:
+        """The page, piece by piece: the embedded findings are compressed and
+        written as they are made, never one string."""
         template = environment().get_template("report.html.j2")
         style, script = assets()
         result = for_report(result)
-        # The rows show what fits on a page; counts and charts cover the whole scan.
-        visible, cut = on_the_page(result)
-        findings = finding_views(visible)
-        texts, vuln_lists = shared_blocks(findings)
-        refs = {
-            v.finding.fingerprint: FindingRef(v.anchor, v.finding.title, v.where) for v in findings
-        }
+        # The sections lay out what fits on a page; the findings' data, the
+        # counts and the charts cover the whole scan.
+        findings = FindingList(result)
+        visible, cut = on_the_page(result, findings.ordered)
+        printed = list(findings.views(PRINT_LIMIT))
+        texts, vuln_lists = shared_blocks(findings, printed)
+        refs = FindingRefs(result.findings)
         anchors = host_anchors(visible)
         counts = result.severity_counts()
         assessment = visible.assessment
-        return template.render(
+        history = history_view(result)
+        encoding, data = embedded(
+            findings,
+            history.seen if history else {},
+            lambda done: self._progress.step(self._what, done, len(findings), "findings"),
+        )
+        return template.generate(
             result=result,
+            PLAN_GROUP=PLAN_GROUP,
+            HOST_GROUP=HOST_GROUP,
             css=style.text,
             js=script.text,
             csp=csp(style, script),
@@ -177,25 +206,29 @@ class HtmlFormatter:
             errors=visible.probe_errors,
             overall=overall(result),
             levels=[(floor, level) for floor, level in RISK_LEVELS],
-            top_risks=top_risks(visible, refs),
+            top_risks=top_risks(result, refs),
             severity_chart=severity_chart(result),
             host_chart=host_chart(result.assessment),
             trust=trust_view(assessment, refs),
             psn=PSN_2011,
             model=risk_model(),
             plan=[
-                (step, refs_to(step.fingerprints, refs, limit=None))
+                # A step that fixes dozens of findings names each title once, the first few.
+                (step, grouped_refs(step.fingerprints, refs, PLAN_REFS))
                 for step in (assessment.plan if assessment else ())
             ],
             assessment=assessment,
-            findings=findings,
+            total_findings=len(findings),
+            findings=printed,
+            data_encoding=encoding,
+            data=data,
             big=len(findings) > BIG or len(result.hosts) > BIG // 4,
             shared=bool(texts),
             texts=texts,
             vuln_lists=vuln_lists,
-            filters=finding_filters(visible),
-            baseline=baseline_view(visible, refs),
-            history=history_view(result),
+            filters=finding_filters(result),
+            baseline=baseline_view(result, refs),
+            history=history,
             acceptance=acceptance_view(result, result.findings),
             hosts=host_views(visible, anchors),
             host_anchors=anchors,

@@ -5,7 +5,7 @@ accepted-risks file's expired and stale entries)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from scanner.assessment.baseline import baseline_date, listed, what_moved
@@ -62,7 +62,7 @@ def _where(finding: Finding) -> str:
     )
 
 
-def _item(finding: Finding, refs: dict[str, FindingRef], detail: str = "") -> Item:
+def _item(finding: Finding, refs: Mapping[str, FindingRef], detail: str = "") -> Item:
     ref = refs.get(finding.fingerprint)
     return Item(
         severity=finding.severity,
@@ -79,7 +79,7 @@ def _listing(items: Iterable[Item], total: int) -> Listing:
     return Listing(shown, max(0, total - len(shown)))
 
 
-def baseline_view(result: ScanResult, refs: dict[str, FindingRef]) -> BaselineView | None:
+def baseline_view(result: ScanResult, refs: Mapping[str, FindingRef]) -> BaselineView | None:
     """The "Since the baseline" section; None when the result was not compared.
 
     `result` holds the findings this page shows (a very large scan's page

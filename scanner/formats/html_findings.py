@@ -5,7 +5,7 @@ findings for the other sections."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -71,15 +71,20 @@ class FindingView:
     accepted: str = ""
 
 
-# Up to this many findings each carries its rule's text and vulnerability table
-# inline; above it they are printed once and linked (the script copies them in
-# when a finding is opened), which keeps a 10,000-finding page fast to load.
+# The printed list (the page without script, and on paper) holds the riskiest
+# this many findings; above it, the JSON result and the Markdown summary hold
+# the rest, and the page's script shows every finding from its embedded data.
+# A thousand findings is some 300 printed pages.
+PRINT_LIMIT = 1_000
+
+# Up to this many printed findings each carries its rule's text and
+# vulnerability table inline; above it they are printed once and linked.
 INLINE_LIMIT = 300
 
 
-# Above this many findings (or a quarter as many hosts), rows, hosts and large
-# tables are laid out only when scrolled to (CSS content-visibility). Not below:
-# a full-page screenshot would show them blank.
+# Above this many findings (or a quarter as many hosts), plan rows, hosts and
+# large tables are laid out only when scrolled to (CSS content-visibility). Not
+# below: a full-page screenshot would show them blank.
 BIG = 200
 
 
@@ -105,98 +110,131 @@ def _ranks(values: Iterable[str], key: Callable[[str], Any] = str) -> dict[str, 
     return {v: i for i, v in enumerate(sorted(set(values), key=key))}
 
 
-def _text_blocks(findings: Sequence[Finding]) -> dict[int, TextBlock]:
-    """Per finding (by id), its rule text; identical texts share one block."""
-    keys: dict[tuple[object, ...], list[Finding]] = {}
-    for f in findings:
-        key = (f.rule_id, f.title, f.description, f.trust, f.remediation, f.references)
-        keys.setdefault(key, []).append(f)
-    blocks: dict[int, TextBlock] = {}
-    for i, items in enumerate(keys.values()):
-        f = items[0]
-        block = TextBlock(
-            anchor=f"t-{i}",
-            rule_id=f.rule_id,
-            title=f.title,
-            description=f.description,
-            impact=f.trust.impact,
-            data_at_stake=f.trust.data_at_stake,
-            remediation=f.remediation,
-            references=tuple(link(r) for r in f.references),
-            findings=len(items),
+def _text_key(f: Finding) -> tuple[object, ...]:
+    return (f.rule_id, f.title, f.description, f.trust, f.remediation, f.references)
+
+
+def _where(f: Finding) -> str:
+    return endpoint(f.host, f.port) + (f"/{f.protocol}" if f.port is not None else "")
+
+
+class FindingList:
+    """Every finding of a result in the report's default order (highest risk
+    first), with what a view of one needs: sort keys, the shared rule texts
+    and vulnerability lists (one block per distinct text or list, numbered in
+    order of first use), risk and plan step.
+
+    It holds one reference a finding and one entry per distinct host, rule,
+    title, text and list; a finding's view is made when it is asked for, so
+    that a result of 100,000 findings is never held twice as views."""
+
+    def __init__(self, result: ScanResult) -> None:
+        assessment = result.assessment
+        self.assessed = assessment is not None
+        self._risks = {r.fingerprint: r for r in assessment.findings} if assessment else {}
+        self._plan_rank: dict[str, int] = {}
+        for step in assessment.plan if assessment else ():
+            for fp in step.fingerprints:
+                self._plan_rank.setdefault(fp, step.rank)
+        findings = result.findings
+        hosts = sorted(
+            {(f.host, -1 if f.port is None else f.port) for f in findings},
+            key=lambda hp: (address_key(hp[0]), hp[1]),
         )
-        for item in items:
-            blocks[id(item)] = block
-    return blocks
+        self._host_order = {hp: i for i, hp in enumerate(hosts)}
+        self._rule_order = _ranks(f.rule_id for f in findings)
+        self._title_order = _ranks((f.title for f in findings), key=lambda t: (t.casefold(), t))
+        self.ordered: list[Finding] = risk_order(result)
+        self._texts: dict[tuple[object, ...], TextBlock] = {}
+        self._vulns: dict[tuple[Vulnerability, ...], VulnBlock] = {}
+        text_uses: Counter[tuple[object, ...]] = Counter()
+        text_first: dict[tuple[object, ...], Finding] = {}
+        vuln_uses: Counter[tuple[Vulnerability, ...]] = Counter()
+        for f in self.ordered:
+            key = _text_key(f)
+            text_uses[key] += 1
+            text_first.setdefault(key, f)
+            if f.vulnerabilities:
+                vuln_uses[f.vulnerabilities] += 1
+        for i, (key, uses) in enumerate(text_uses.items()):
+            self._texts[key] = _text_block(f"t-{i}", text_first[key], uses)
+        for i, (vulns, uses) in enumerate(vuln_uses.items()):
+            self._vulns[vulns] = _vuln_block(f"v-{i}", vulns, uses)
 
+    def __len__(self) -> int:
+        return len(self.ordered)
 
-def _vuln_blocks(findings: Sequence[Finding]) -> dict[int, VulnBlock]:
-    keys: dict[tuple[Vulnerability, ...], list[Finding]] = {}
-    for f in findings:
-        if f.vulnerabilities:
-            keys.setdefault(f.vulnerabilities, []).append(f)
-    blocks: dict[int, VulnBlock] = {}
-    for i, (vulns, items) in enumerate(keys.items()):
-        scores = [v.cvss_score for v in vulns if v.cvss_score is not None]
-        block = VulnBlock(
-            anchor=f"v-{i}",
-            rows=tuple((v, tuple(link(r) for r in v.references)) for v in vulns),
-            worst_cvss=max(scores) if scores else None,
-            findings=len(items),
+    @property
+    def texts(self) -> list[TextBlock]:
+        """Every distinct rule text, in order of first use (anchors t-0, t-1, ...)."""
+        return list(self._texts.values())
+
+    @property
+    def vuln_lists(self) -> list[VulnBlock]:
+        return list(self._vulns.values())
+
+    def text_of(self, f: Finding) -> TextBlock:
+        return self._texts[_text_key(f)]
+
+    def vulns_of(self, f: Finding) -> VulnBlock | None:
+        return self._vulns.get(f.vulnerabilities) if f.vulnerabilities else None
+
+    def view(self, f: Finding) -> FindingView:
+        risk = self._risks.get(f.fingerprint)
+        return FindingView(
+            finding=f,
+            anchor=_anchor(f.fingerprint),
+            where=_where(f),
+            risk=risk.score if risk else None,
+            factors=risk.factors if risk else (),
+            host_order=self._host_order[(f.host, -1 if f.port is None else f.port)],
+            rule_order=self._rule_order[f.rule_id],
+            title_order=self._title_order[f.title],
+            evidence="\n".join(e.replace("\n", " \u23ce ") for e in f.evidence),
+            text=self.text_of(f),
+            vulns=self.vulns_of(f),
+            plan_rank=self._plan_rank.get(f.fingerprint),
+            fixed="\n".join(
+                f"{v.id}: {v.backport_evidence}".replace("\n", " ") for v in f.fixed_by_distribution
+            ),
+            accepted=acceptance_text(f.accepted) if f.accepted is not None else "",
         )
-        for item in items:
-            blocks[id(item)] = block
-    return blocks
+
+    def views(self, limit: int | None = None) -> Iterator[FindingView]:
+        """The views of the first `limit` findings (all: None), made one at a time."""
+        for f in self.ordered if limit is None else self.ordered[:limit]:
+            yield self.view(f)
 
 
-def finding_views(result: ScanResult) -> list[FindingView]:
-    """Every finding in the default order, with its sort keys and shared texts."""
-    assessment = result.assessment
-    risks = {r.fingerprint: r for r in assessment.findings} if assessment else {}
-    plan_rank: dict[str, int] = {}
-    for step in assessment.plan if assessment else ():
-        for fp in step.fingerprints:
-            plan_rank.setdefault(fp, step.rank)
-    hosts = sorted(
-        {(f.host, -1 if f.port is None else f.port) for f in result.findings},
-        key=lambda hp: (address_key(hp[0]), hp[1]),
+def _text_block(anchor: str, f: Finding, uses: int) -> TextBlock:
+    return TextBlock(
+        anchor=anchor,
+        rule_id=f.rule_id,
+        title=f.title,
+        description=f.description,
+        impact=f.trust.impact,
+        data_at_stake=f.trust.data_at_stake,
+        remediation=f.remediation,
+        references=tuple(link(r) for r in f.references),
+        findings=uses,
     )
-    host_order = {hp: i for i, hp in enumerate(hosts)}
-    rule_order = _ranks(f.rule_id for f in result.findings)
-    title_order = _ranks((f.title for f in result.findings), key=lambda t: (t.casefold(), t))
-    findings = risk_order(result)
-    texts = _text_blocks(findings)
-    vulns = _vuln_blocks(findings)
-    views = []
-    for f in findings:
-        risk = risks.get(f.fingerprint)
-        where = endpoint(f.host, f.port) + (f"/{f.protocol}" if f.port is not None else "")
-        views.append(
-            FindingView(
-                finding=f,
-                anchor=_anchor(f.fingerprint),
-                where=where,
-                risk=risk.score if risk else None,
-                factors=risk.factors if risk else (),
-                host_order=host_order[(f.host, -1 if f.port is None else f.port)],
-                rule_order=rule_order[f.rule_id],
-                title_order=title_order[f.title],
-                evidence="\n".join(e.replace("\n", " \u23ce ") for e in f.evidence),
-                text=texts[id(f)],
-                vulns=vulns.get(id(f)),
-                plan_rank=plan_rank.get(f.fingerprint),
-                fixed="\n".join(
-                    f"{v.id}: {v.backport_evidence}".replace("\n", " ")
-                    for v in f.fixed_by_distribution
-                ),
-                accepted=acceptance_text(f.accepted) if f.accepted is not None else "",
-            )
-        )
-    return views
 
 
-def shared_blocks(views: Sequence[FindingView]) -> tuple[list[TextBlock], list[VulnBlock]]:
-    """The blocks to print once, in order of first use; none when findings are few."""
+def _vuln_block(anchor: str, vulns: tuple[Vulnerability, ...], uses: int) -> VulnBlock:
+    scores = [v.cvss_score for v in vulns if v.cvss_score is not None]
+    return VulnBlock(
+        anchor=anchor,
+        rows=tuple((v, tuple(link(r) for r in v.references)) for v in vulns),
+        worst_cvss=max(scores) if scores else None,
+        findings=uses,
+    )
+
+
+def shared_blocks(
+    findings: FindingList, views: Sequence[FindingView]
+) -> tuple[list[TextBlock], list[VulnBlock]]:
+    """The blocks the printed findings (`views`) link to, to print once; none
+    when they are few enough to carry their texts inline."""
     if len(views) <= INLINE_LIMIT:
         return [], []
     texts = {v.text.anchor: v.text for v in views}
@@ -218,6 +256,8 @@ def _options(values: Iterable[str], key: Callable[[str], Any] = str) -> list[Opt
 @dataclass(frozen=True)
 class Filters:
     severities: list[Option]
+    # Empty above MAX_HOST_OPTIONS hosts: the filter is then a field taking an
+    # address or its start ("10.1.").
     hosts: list[Option]
     rules: list[Option]
     categories: list[Option]
@@ -232,15 +272,21 @@ _STATE_ORDER = {
 }
 
 
+# A list of more hosts than this is no way to choose one (and tens of
+# thousands of <option>s are slow to lay out).
+MAX_HOST_OPTIONS = 2_000
+
+
 def finding_filters(result: ScanResult) -> Filters:
     counts = result.severity_counts()
+    hosts = _options((f.host for f in result.findings), key=address_key)
     severities = [Option(str(s.rank), f"{s.value} ({counts[s]:,})") for s in reversed(Severity)] + [
         Option(f"ge{s.rank}", f"{s.value} or worse")
         for s in (Severity.HIGH, Severity.MEDIUM, Severity.LOW)
     ]
     return Filters(
         severities=severities,
-        hosts=_options((f.host for f in result.findings), key=address_key),
+        hosts=hosts if len(hosts) <= MAX_HOST_OPTIONS else [],
         rules=_options(f.rule_id for f in result.findings),
         categories=_options(f.category for f in result.findings),
         states=_options(
@@ -269,9 +315,55 @@ class Refs:
 
 
 def refs_to(
-    fingerprints: Sequence[str], known: dict[str, FindingRef], limit: int | None = _MAX_REFS
+    fingerprints: Sequence[str], known: Mapping[str, FindingRef], limit: int | None = _MAX_REFS
 ) -> Refs:
     found = [known[fp] for fp in dict.fromkeys(fingerprints) if fp in known]
     if limit is None or len(found) <= limit:
         return Refs(tuple(found), 0)
     return Refs(tuple(found[:limit]), len(found) - limit)
+
+
+class FindingRefs(Mapping[str, FindingRef]):
+    """Links to findings by fingerprint, each made when asked for: the other
+    sections link to a few of the findings, not to 100,000 of them."""
+
+    def __init__(self, findings: Iterable[Finding]) -> None:
+        self._by_print = {f.fingerprint: f for f in findings}
+
+    def __getitem__(self, fingerprint: str) -> FindingRef:
+        f = self._by_print[fingerprint]
+        return FindingRef(_anchor(fingerprint), f.title, _where(f))
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._by_print)
+
+    def __len__(self) -> int:
+        return len(self._by_print)
+
+
+@dataclass(frozen=True)
+class RefGroup:
+    """Findings with one title, linked by the first: a plan step names
+    "Apache httpd 2.4.49 has 47 known vulnerabilities (x3)" once."""
+
+    first: FindingRef
+    count: int
+
+
+@dataclass(frozen=True)
+class GroupedRefs:
+    shown: tuple[RefGroup, ...]
+    more: int  # findings in no group shown
+
+
+def grouped_refs(
+    fingerprints: Sequence[str], known: Mapping[str, FindingRef], limit: int
+) -> GroupedRefs:
+    groups: dict[str, list[FindingRef]] = {}
+    for fp in dict.fromkeys(fingerprints):
+        if fp in known:
+            ref = known[fp]
+            groups.setdefault(ref.title, []).append(ref)
+    shown = [RefGroup(refs[0], len(refs)) for refs in groups.values()][:limit]
+    total = sum(len(refs) for refs in groups.values())
+    return GroupedRefs(tuple(shown), total - sum(g.count for g in shown))

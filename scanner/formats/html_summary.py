@@ -8,6 +8,7 @@ shown rounded with its basis, never to the dollar."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from markupsafe import Markup
@@ -99,7 +100,7 @@ def _where(system: str, host: str) -> str:
 
 
 def top_risks(
-    result: ScanResult, refs: dict[str, FindingRef], limit: int = _TOP_RISKS
+    result: ScanResult, refs: Mapping[str, FindingRef], limit: int = _TOP_RISKS
 ) -> list[TopRisk]:
     assessment = result.assessment
     if assessment is None:
@@ -182,7 +183,7 @@ def _short_amount(about: str) -> str:
     return about.removeprefix("about ").replace(" million", " M").replace(" billion", " bn")
 
 
-def trust_view(assessment: Assessment | None, refs: dict[str, FindingRef]) -> TrustView | None:
+def trust_view(assessment: Assessment | None, refs: Mapping[str, FindingRef]) -> TrustView | None:
     if assessment is None:
         return None
     trust = assessment.trust

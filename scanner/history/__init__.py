@@ -3,7 +3,8 @@ SQLite file by default and in PostgreSQL for a team.
 
 `location` turns `--history URL` into a store (and shows it without a
 password), `schema` holds the tables and the migrations that build them on
-either database, `store` records a run and reads runs back, `trends` turns
+either database, `store` records a run and reads runs back (`stored_result`:
+the whole result, compressed as it is written, in parts), `trends` turns
 the runs of one scope into what an auditor asks (open findings over time,
 time to fix, what is past its fix deadline) and `recording` is what a
 command does with its result: the run's history, then the record.

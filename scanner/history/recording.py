@@ -15,6 +15,7 @@ from scanner.assessment.baseline import Baseline, Coverage
 from scanner.history.location import StoreLocation, location
 from scanner.history.store import FindingRow, HistoryError, HistoryStore, RunFacts
 from scanner.model import BaselineState, Finding, FirstSeen, RunHistory, RunPoint, ScanResult
+from scanner.support.progress import QUIET, Progress
 
 
 class HistoryTooNew(HistoryError):
@@ -86,9 +87,11 @@ def record(
     command: str,
     exit_code: int,
     not_covered: tuple[str, ...],
+    progress: Progress = QUIET,
 ) -> ScanResult:
     """Record the run; the result as stored, with its history. On failure the
-    result is returned as it was and `session.problem` says why."""
+    result is returned as it was and `session.problem` says why. `progress`
+    hears of the findings written and the result stored."""
     store = session.store
     if store is None:
         return result
@@ -97,17 +100,32 @@ def record(
         states: dict[str, BaselineState] = {}
         gone: list[FindingRow] = []
         if previous is not None:
-            rows = {r.fingerprint: r for r in store.findings_of(previous.id)}
-            states = {f.fingerprint: _state(f, rows.get(f.fingerprint)) for f in result.findings}
-            coverage = Coverage(result, store.systems(previous.id))
-            now = set(states)
-            gone = [r for fp, r in rows.items() if fp not in now and coverage.covers(r)]
+            states, gone = _against(store, previous.id, result)
         facts = RunFacts(scope, command, exit_code, not_covered, previous.id if previous else None)
-        session.run, stored = store.record(result, facts, states, gone)
+        session.run, stored = store.record(result, facts, states, gone, progress)
     except HistoryError as exc:
         session.problem = str(exc)
         return result
     return stored
+
+
+def _against(
+    store: HistoryStore, previous: int, result: ScanResult
+) -> tuple[dict[str, BaselineState], list[FindingRow]]:
+    """The findings' states against the previous run's rows (those absent
+    are new), and the rows it found fixed. The rows are read one at a time:
+    only those fixed are kept."""
+    coverage = Coverage(result, store.systems(previous))
+    current = {f.fingerprint: f for f in result.findings}
+    states: dict[str, BaselineState] = {}
+    gone: list[FindingRow] = []
+    for row in store.each_finding_of(previous):
+        finding = current.get(row.fingerprint)
+        if finding is not None:
+            states[row.fingerprint] = _state(finding, row)
+        elif coverage.covers(row):
+            gone.append(row)
+    return states, gone
 
 
 def _state(finding: Finding, before: FindingRow | None) -> BaselineState:

@@ -14,6 +14,10 @@ what the newer tables mean.
 2. `sightings`: per scope and fingerprint, first and last seen and when it
    was fixed, kept when old runs are pruned; filled from the runs already
    recorded.
+3. `result_parts`: the whole result as the same compressed stream, in parts
+   written as it is made (`stored_result`): a large scan's result never held
+   whole, nor one value near the databases' 1 GB limit. The runs recorded
+   before keep theirs in `results`.
 """
 
 from __future__ import annotations
@@ -78,6 +82,15 @@ results = Table(
     metadata,
     Column("run_id", Integer, ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
     Column("data", LargeBinary, nullable=False),  # zlib-compressed ScanResult JSON
+)
+
+# Consecutive pieces of one zlib stream, by `part` (0, 1, ...): see `stored_result`.
+result_parts = Table(
+    "result_parts",
+    metadata,
+    Column("run_id", Integer, ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    Column("part", Integer, primary_key=True, autoincrement=False),
+    Column("data", LargeBinary, nullable=False),
 )
 
 findings = Table(
@@ -192,9 +205,14 @@ def _version_2(conn: Connection) -> None:
     )
 
 
+def _version_3(conn: Connection) -> None:
+    result_parts.create(conn)
+
+
 # (version, what it does, how): applied in order, each in its own transaction.
 MIGRATIONS: tuple[tuple[int, str, Callable[[Connection], None]], ...] = (
     (1, "runs, results, findings, fixed", _version_1),
     (2, "sightings: first and last seen per finding, kept through pruning", _version_2),
+    (3, "result_parts: the stored result written in parts", _version_3),
 )
 LATEST = MIGRATIONS[-1][0]

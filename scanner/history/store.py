@@ -15,13 +15,12 @@ import os
 import sqlite3
 import time
 import uuid
-import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     Connection,
@@ -40,10 +39,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from scanner.assessment.baseline import systems_of
 from scanner.history import schema
 from scanner.history.location import StoreLocation
+from scanner.history.stored_result import DamagedResult, read_result, write_result
 from scanner.model import BaselineState, Finding, FirstSeen, RunPoint, ScanResult, Severity
-from scanner.result_io import compact, loads
+from scanner.result_io import loads
 from scanner.support.errors import TrustscanError
 from scanner.support.exit_codes import ExitCode
+from scanner.support.progress import QUIET, Progress
 
 BUSY_SECONDS = 10.0  # how long a locked SQLite file is waited for
 CONNECT_SECONDS = 10  # how long a PostgreSQL server is waited for
@@ -51,6 +52,9 @@ POINTS = 30  # runs the report's sparkline shows
 _LOCK_KEY = 0x7472757374  # "trust": the advisory lock of migrations
 _SEVERITIES = tuple(sorted(Severity, key=lambda s: -s.rank))  # critical first, as `counts`
 _ATTEMPTS = 3  # a deadlock between two writers is tried again
+ROWS = 5000  # rows a statement writes, or a read fetches at a time
+RECORDING = "recording the history"
+T = TypeVar("T")
 
 
 class HistoryError(TrustscanError):
@@ -280,36 +284,44 @@ class HistoryStore:
             raise
 
     def result_of(self, run_id: int) -> ScanResult:
-        with self._reading() as conn:
-            data = conn.execute(
-                select(schema.results.c.data).where(schema.results.c.run_id == run_id)
-            ).scalar()
+        try:
+            with self._reading() as conn:
+                data = read_result(conn, run_id)
+        except DamagedResult as exc:
+            raise HistoryError(f"history {self.shown}: run {run_id}: {exc}") from None
         if data is None:
             raise HistoryError(f"history {self.shown}: run {run_id} has no stored result")
-        return loads(zlib.decompress(data).decode("utf-8"), f"history run {run_id}")
+        text = data.decode("utf-8")
+        del data  # the text alone, while it is parsed
+        return loads(text, f"history run {run_id}")
 
     def findings_of(self, run_id: int) -> list[FindingRow]:
+        return list(self.each_finding_of(run_id))
+
+    def each_finding_of(self, run_id: int) -> Iterator[FindingRow]:
+        """The run's findings one at a time, as they are read: a large run's
+        are never all in memory."""
         with self._reading() as conn:
             rows = conn.execute(
-                select(schema.findings).where(schema.findings.c.run_id == run_id)
-            ).all()
-        return [
-            FindingRow(
-                r.fingerprint,
-                r.rule_id,
-                r.host,
-                r.port,
-                r.protocol,
-                Severity(r.severity),
-                r.confidence,
-                r.title,
-                bool(r.accepted),
-                r.state,
-                r.subject,
-                frozenset(c for c in r.cves.split(",") if c),
+                select(schema.findings)
+                .where(schema.findings.c.run_id == run_id)
+                .execution_options(yield_per=ROWS)
             )
-            for r in rows
-        ]
+            for r in rows:
+                yield FindingRow(
+                    r.fingerprint,
+                    r.rule_id,
+                    r.host,
+                    r.port,
+                    r.protocol,
+                    Severity(r.severity),
+                    r.confidence,
+                    r.title,
+                    bool(r.accepted),
+                    r.state,
+                    r.subject,
+                    frozenset(c for c in r.cves.split(",") if c),
+                )
 
     def systems(self, run_id: int) -> dict[str, str]:
         """The run's hosts' inventory systems (address: system)."""
@@ -374,18 +386,22 @@ class HistoryStore:
         facts: RunFacts,
         states: Mapping[str, BaselineState],
         gone: Sequence[FindingRow],
+        progress: Progress = QUIET,
     ) -> tuple[int, ScanResult]:
         """Record one run: `states` are its findings' states (by fingerprint)
         against the previous run of the scope (`facts.previous`), `gone` the
         previous run's findings it found fixed. Returns the run's number and
-        the result with its history (`ScanResult.history`), as stored."""
+        the result with its history (`ScanResult.history`), as stored.
+        `progress` hears of the findings written, then of the result stored."""
         from scanner.history.recording import with_history  # the result's view of it
 
         uid = str(uuid.uuid4())
         for attempt in range(1, _ATTEMPTS + 1):
             try:
                 with self._writing() as conn:
-                    return self._record(conn, uid, result, facts, states, gone, with_history)
+                    return self._record(
+                        conn, uid, result, facts, states, gone, with_history, progress
+                    )
             except HistoryError as exc:
                 if not _retryable(exc) or attempt == _ATTEMPTS:
                     raise
@@ -406,6 +422,7 @@ class HistoryStore:
         states: Mapping[str, BaselineState],
         gone: Sequence[FindingRow],
         with_history: Any,
+        progress: Progress,
     ) -> tuple[int, ScanResult]:
         finished = result.finished or now()
         inserted = conn.execute(
@@ -430,45 +447,10 @@ class HistoryStore:
         ).inserted_primary_key
         run_id = int(inserted[0]) if inserted is not None else 0
         unique = {f.fingerprint: f for f in result.findings}  # one row a fingerprint
-        if unique:
-            conn.execute(
-                schema.findings.insert(),
-                [
-                    {
-                        "run_id": run_id,
-                        "fingerprint": f.fingerprint,
-                        "rule_id": f.rule_id,
-                        "host": f.host,
-                        "port": f.port,
-                        "protocol": f.protocol,
-                        "severity": f.severity.value,
-                        "confidence": f.confidence.value,
-                        "title": f.title,
-                        "subject": f.subject,
-                        "cves": ",".join(sorted({v.id for v in f.vulnerabilities})),
-                        "accepted": f.accepted is not None and not f.accepted.expired,
-                        "state": states.get(f.fingerprint, BaselineState.NEW).value,
-                    }
-                    for f in unique.values()
-                ],
-            )
         gone_unique = {f.fingerprint: f for f in gone if f.fingerprint not in unique}
         if gone_unique:
-            conn.execute(
-                schema.fixed.insert(),
-                [
-                    {
-                        "run_id": run_id,
-                        "fingerprint": f.fingerprint,
-                        "rule_id": f.rule_id,
-                        "host": f.host,
-                        "port": f.port,
-                        "severity": f.severity.value,
-                        "title": f.title,
-                    }
-                    for f in gone_unique.values()
-                ],
-            )
+            for rows in _batches(gone_unique.values(), ROWS):
+                conn.execute(schema.fixed.insert(), [_fixed_row(run_id, f) for f in rows])
             for chunk in _chunks(sorted(gone_unique), 500):
                 conn.execute(
                     update(schema.sightings)
@@ -480,16 +462,15 @@ class HistoryStore:
                     )
                     .values(fixed_at=finished)
                 )
-        self._sighted(conn, facts.scope, finished, [unique[k] for k in sorted(unique)])
-        first = {
-            r.fingerprint: r.first_seen
-            for r in conn.execute(
-                select(schema.sightings.c.fingerprint, schema.sightings.c.first_seen).where(
-                    schema.sightings.c.scope == facts.scope
-                )
-            )
-            if r.fingerprint in unique
-        }
+        # A few thousand rows a statement, each finding's row and its sighting
+        # together, in fingerprint order (two writers lock sightings alike).
+        done = 0
+        for prints in _batches(sorted(unique), ROWS):
+            found = [unique[p] for p in prints]
+            conn.execute(schema.findings.insert(), [_finding_row(run_id, f, states) for f in found])
+            self._sighted(conn, facts.scope, finished, found)
+            done += len(found)
+            progress.step(RECORDING, done, len(unique), "findings")
         points = [
             RunPoint(r.id, r.finished, _counts(r.counts))
             for r in conn.execute(
@@ -505,11 +486,30 @@ class HistoryStore:
             facts.scope,
             run_id,
             tuple(reversed(points)),
-            tuple(FirstSeen(fp, first[fp]) for fp in sorted(first)),
+            self._first_seen(conn, facts.scope, unique),
         )
-        data = zlib.compress(compact(stored).encode("utf-8"), 1)
-        conn.execute(schema.results.insert().values(run_id=run_id, data=data))
+        write_result(conn, run_id, stored, progress)
         return run_id, stored
+
+    def _first_seen(
+        self, conn: Connection, scope: str, unique: Mapping[str, Finding]
+    ) -> tuple[FirstSeen, ...]:
+        """When the scope first saw each of the run's findings, by fingerprint.
+        The strings are the findings' own, and one of each date."""
+        dates: dict[str, str] = {}
+        first = [
+            FirstSeen(
+                unique[r.fingerprint].fingerprint, dates.setdefault(r.first_seen, r.first_seen)
+            )
+            for r in conn.execute(
+                select(schema.sightings.c.fingerprint, schema.sightings.c.first_seen)
+                .where(schema.sightings.c.scope == scope)
+                .execution_options(yield_per=ROWS)
+            )
+            if r.fingerprint in unique
+        ]
+        first.sort(key=_by_fingerprint)
+        return tuple(first)
 
     def _sighted(self, conn: Connection, scope: str, when: str, found: Sequence[Finding]) -> None:
         """First seen stays; last seen, severity and title follow the run; a
@@ -590,7 +590,7 @@ class HistoryStore:
                 query = query.where(schema.runs.c.scope == scope)
             doomed = [int(r[0]) for r in conn.execute(query)]
             for chunk in _chunks(doomed, 500):
-                for table in (schema.results, schema.findings, schema.fixed):
+                for table in (schema.results, schema.result_parts, schema.findings, schema.fixed):
                     conn.execute(delete(table).where(table.c.run_id.in_(chunk)))
                 conn.execute(delete(schema.runs).where(schema.runs.c.id.in_(chunk)))
                 # A later run compared with a deleted one no longer names it.
@@ -617,6 +617,52 @@ class RunFacts:
 def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def _batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """`items` in lists of `size`: rows are made a batch at a time, never all."""
+    batch: list[T] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _by_fingerprint(seen: FirstSeen) -> str:
+    return seen.fingerprint
+
+
+def _finding_row(run_id: int, f: Finding, states: Mapping[str, BaselineState]) -> dict[str, object]:
+    return {
+        "run_id": run_id,
+        "fingerprint": f.fingerprint,
+        "rule_id": f.rule_id,
+        "host": f.host,
+        "port": f.port,
+        "protocol": f.protocol,
+        "severity": f.severity.value,
+        "confidence": f.confidence.value,
+        "title": f.title,
+        "subject": f.subject,
+        "cves": ",".join(sorted({v.id for v in f.vulnerabilities})),
+        "accepted": f.accepted is not None and not f.accepted.expired,
+        "state": states.get(f.fingerprint, BaselineState.NEW).value,
+    }
+
+
+def _fixed_row(run_id: int, f: FindingRow) -> dict[str, object]:
+    return {
+        "run_id": run_id,
+        "fingerprint": f.fingerprint,
+        "rule_id": f.rule_id,
+        "host": f.host,
+        "port": f.port,
+        "severity": f.severity.value,
+        "title": f.title,
+    }
 
 
 def _counts(text: str) -> tuple[int, int, int, int, int]:

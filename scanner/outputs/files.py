@@ -149,13 +149,20 @@ def write_outputs(
     written: list[Path] = []
     wanted = [fmt for fmt in _WRITE_ORDER if fmt in plan.files or fmt is plan.stdout]
     for done, fmt in enumerate(wanted):
-        text = rendered(formatter_for(fmt, judge, sarif_category), result)
+        what = (
+            "writing to standard output"
+            if fmt is plan.stdout
+            else f"writing {plan.files[fmt].name}"
+        )
+        # The report and the result say how far they are themselves; the others, by file.
+        formatter = formatter_for(fmt, judge, sarif_category, progress, what)
+        text = rendered(formatter, result)
         if fmt is plan.stdout:
-            progress.step("writing to standard output", done, len(wanted), "files")
+            progress.step(what, done, len(wanted), "files")
             _to_stdout(text, stdout)
             continue
         path = plan.files[fmt]
-        progress.step(f"writing {path.name}", done, len(wanted), "files")
+        progress.step(what, done, len(wanted), "files")
         try:
             write_output(path, text)
         except OSError as exc:

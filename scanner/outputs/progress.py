@@ -1,6 +1,7 @@
 """A progress bar on stderr, only on a terminal: hosts scanned during
 discovery, then each long step (reading a large nmap XML, evaluating rules,
-writing the reports) as it goes."""
+assessing coverage and risk, recording the history and storing the result
+there, writing the reports) as it goes."""
 
 from __future__ import annotations
 

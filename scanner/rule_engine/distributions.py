@@ -215,16 +215,20 @@ def distribution_observations(
     shipped = shipped if shipped is not None else builtin_shipped()
     support = support if support is not None else builtin_support()
     found: list[Observation] = []
+    # Hosts of one release say the same words: one copy of each.
+    words: dict[str, str] = {}
     for host in hosts:
         release = host_release(host, shipped)
         if release is None:
             continue
         name = f"{release.distribution} {release.release}"
-        found.append(Observation(host.address, None, PROBE, "host.distribution", name, release.how))
+        name, how = words.setdefault(name, name), words.setdefault(release.how, release.how)
+        found.append(Observation(host.address, None, PROBE, "host.distribution", name, how))
         known = support.lookup(release.distribution, release.release)
         if known is None:
             continue
         state = known.state(today)
+        evidence = f"{known.describe()}; on {today}: {_said(state, known)}"
         found.append(
             Observation(
                 host.address,
@@ -232,7 +236,7 @@ def distribution_observations(
                 PROBE,
                 "host.distribution_support",
                 state.value,
-                f"{known.describe()}; on {today}: {_said(state, known)}",
+                words.setdefault(evidence, evidence),
             )
         )
     return tuple(found)

@@ -22,6 +22,7 @@ from scanner.model import (
 from scanner.rule_engine.advisories import debian_version
 from scanner.rule_engine.backports import Judgement
 from scanner.rule_engine.conditions import MatchContext, Verdict
+from scanner.rule_engine.sharing import Shared
 
 if TYPE_CHECKING:
     from scanner.rule_engine.rules import Rule
@@ -143,10 +144,17 @@ def escalate(rule: Rule, ctx: MatchContext) -> tuple[Severity, list[str], list[s
 
 
 def rule_finding(
-    rule: Rule, host: Host, service: Service | None, ctx: MatchContext, verdict: Verdict
+    rule: Rule,
+    host: Host,
+    service: Service | None,
+    ctx: MatchContext,
+    verdict: Verdict,
+    share: Shared | None = None,
 ) -> Finding:
     """One rule's finding on one service, or on the host as a whole (its packet
-    filter, its firewall) when `service` is None."""
+    filter, its firewall) when `service` is None. `share`: the evaluation's
+    table of values other findings repeat."""
+    share = share if share is not None else Shared()
     confidence, notes = confidence_and_notes(rule, ctx, verdict.used_version)
     severity, raised, more = escalate(rule, ctx)
     seen = (service_evidence(service),) if service is not None else ()
@@ -165,14 +173,14 @@ def rule_finding(
         port=port,
         protocol=protocol,
         service=name,
-        evidence=tuple(dict.fromkeys((*seen, *verdict.evidence, *more))),
+        evidence=share.strings(tuple(dict.fromkeys((*seen, *verdict.evidence, *more)))),
         description=rule.description,
         remediation=rule.remediation,
         trust=rule.trust,
         fingerprint=fingerprint(rule.id, host.address, protocol, port, subject),
         category=rule.category,
         references=rule.references,
-        notes=(*raised, *notes),
+        notes=share.strings((*raised, *notes)),
         subject=subject,
     )
 
@@ -196,7 +204,7 @@ def _fixed_target(vulns: Sequence[Vulnerability], ctx: MatchContext) -> str:
 
 
 def _with_verdicts(
-    matched: Sequence[tuple[Rule, Verdict]], judged: Mapping[str, Judgement]
+    matched: Sequence[tuple[Rule, Verdict]], judged: Mapping[str, Judgement], share: Shared
 ) -> list[tuple[Rule, Vulnerability]]:
     """Each rule's vulnerability, with the distribution's verdict on it if any."""
     found = []
@@ -206,9 +214,7 @@ def _with_verdicts(
             continue
         judgement = judged.get(vuln.id)
         if judgement is not None:
-            vuln = dataclasses.replace(
-                vuln, backport=judgement.verdict, backport_evidence=judgement.evidence
-            )
+            vuln = share.judged(vuln, judgement)
         found.append((rule, vuln))
     return sorted(
         found, key=lambda rv: (-rv[1].severity.rank, -(rv[1].cvss_score or 0.0), rv[1].id)
@@ -263,6 +269,7 @@ def grouped_finding(
     service: Service,
     ctx: MatchContext,
     judged: Mapping[str, Judgement] | None = None,
+    share: Shared | None = None,
 ) -> Finding | None:
     """All known vulnerabilities of one product on one port, as one finding.
 
@@ -270,10 +277,12 @@ def grouped_finding(
     a distribution's package (`backports.judge`). A CVE the distribution fixed
     leaves the finding for its `fixed_by_distribution` list; when it fixed
     them all there is no finding (None). Severity, confidence, references and
-    the upgrade come from the CVEs that remain.
+    the upgrade come from the CVEs that remain. `share`: the evaluation's
+    table of values other findings repeat.
     """
     judged = judged or {}
-    ruled = _with_verdicts(matched, judged)
+    share = share if share is not None else Shared()
+    ruled = _with_verdicts(matched, judged, share)
     fixed = tuple(v for _, v in ruled if v.backport is BackportVerdict.FIXED)
     remaining = [(r, v) for r, v in ruled if v.backport is not BackportVerdict.FIXED]
     if not remaining:
@@ -342,39 +351,43 @@ def grouped_finding(
         f"{v.id}: {v.backport_evidence}" for v in vulns if v.backport is BackportVerdict.VULNERABLE
     )
     return Finding(
-        rule_id=rule_id,
-        title=f"{label} {version} has {count} known {noun} "
-        f"(worst: {top.id}, {top.severity.value}{scored})",
+        rule_id=share(rule_id),
+        title=share(
+            f"{label} {version} has {count} known {noun} "
+            f"(worst: {top.id}, {top.severity.value}{scored})"
+        ),
         severity=top.severity,
         confidence=confidence,
         host=host.address,
         port=service.port,
         protocol=service.protocol,
         service=service.name,
-        evidence=tuple(
-            e
-            for e in (
-                service_evidence(service),
-                version_evidence,
-                "affected by: " + ", ".join(v.id for v in vulns),
-                *verdicts,
+        evidence=share.strings(
+            tuple(
+                e
+                for e in (
+                    service_evidence(service),
+                    version_evidence,
+                    "affected by: " + ", ".join(v.id for v in vulns),
+                    *verdicts,
+                )
+                if e
             )
-            if e
         ),
-        description=(
+        description=share(
             f"The version this service reports is one that published advisories list as "
             f"affected by {count} known {noun}. Attackers scan for exactly these versions; "
             "public exploits exist for many of them."
         ),
-        remediation=remediation,
+        remediation=share(remediation),
         trust=worst_rule.trust,
         fingerprint=fingerprint(
             rule_id, host.address, service.protocol, service.port, ctx.product.product
         ),
         category="vulnerability",
-        references=tuple(dict.fromkeys(r for v in vulns for r in v.references))[:10],
-        notes=tuple(notes),
-        vulnerabilities=tuple(vulns),
-        fixed_by_distribution=fixed,
+        references=share.strings(tuple(dict.fromkeys(r for v in vulns for r in v.references))[:10]),
+        notes=share.strings(tuple(notes)),
+        vulnerabilities=share.items(tuple(vulns)),
+        fixed_by_distribution=share.items(fixed),
         subject=ctx.product.product,
     )

@@ -33,6 +33,7 @@ from scanner.rule_engine.distributions import SupportState, supporting
 from scanner.rule_engine.exploited import marked
 from scanner.rule_engine.findings import fingerprint as fingerprint
 from scanner.rule_engine.findings import grouped_finding, rule_finding
+from scanner.rule_engine.sharing import Shared
 from scanner.support.progress import QUIET, Progress
 
 # What a host-scope rule's context holds in place of a service: the loader
@@ -97,6 +98,8 @@ def evaluate(
     service_rules = [r for r in rules if r.scope is RuleScope.SERVICE]
     host_rules = [r for r in rules if r.scope is RuleScope.HOST]
     findings: list[Finding] = []
+    # One copy of what findings repeat from host to host (see `sharing`).
+    share = Shared()
     hosts = tuple(hosts)
     for done, host in enumerate(hosts, start=1):
         progress.step("evaluating rules", done, len(hosts), "hosts")
@@ -107,7 +110,7 @@ def evaluate(
             for rule in host_rules:
                 verdict = rule.match.evaluate(ctx)
                 if verdict.matched:
-                    findings.append(rule_finding(rule, host, None, ctx, verdict))
+                    findings.append(rule_finding(rule, host, None, ctx, verdict, share))
         for service in host.services:
             seen = tuple(by_port.get((host.address, service.port), ()))
             for named in _products(service, seen):
@@ -123,29 +126,38 @@ def evaluate(
                     if rule.vulnerability is not None:
                         vulnerable.append((rule, verdict))
                     else:
-                        found = rule_finding(rule, host, service, ctx, verdict)
-                        findings.append(_release_supported(found, ctx))
+                        found = rule_finding(rule, host, service, ctx, verdict, share)
+                        findings.append(_release_supported(found, ctx, share))
                 if vulnerable:
-                    judged = _judged(vulnerable, ctx, advisory_data)
-                    grouped = grouped_finding(vulnerable, host, service, ctx, judged)
+                    judged = _judged(vulnerable, ctx, advisory_data, share)
+                    grouped = grouped_finding(vulnerable, host, service, ctx, judged, share)
                     if grouped is not None:  # None: the distribution fixed every CVE
                         # A CVE on CISA's KEV list: said, and the finding at least high.
-                        findings.append(marked(grouped))
+                        findings.append(marked(grouped, share))
     return tuple(sorted(_one_per_fingerprint(findings), key=finding_order))
 
 
 def _judged(
-    vulnerable: Sequence[tuple[Rule, Verdict]], ctx: MatchContext, data: AdvisoryData
+    vulnerable: Sequence[tuple[Rule, Verdict]],
+    ctx: MatchContext,
+    data: AdvisoryData,
+    share: Shared,
 ) -> dict[str, Judgement]:
-    """The distribution's verdict on each CVE, for a distribution's package."""
-    cves = [rule.vulnerability.id for rule, _ in vulnerable if rule.vulnerability is not None]
+    """The distribution's verdict on each CVE, for a distribution's package:
+    judged once per package and CVE list, which every host with the same
+    banner repeats."""
+    cves = tuple(rule.vulnerability.id for rule, _ in vulnerable if rule.vulnerability is not None)
     # nmap's extra info belongs to the service's own product, not to a component
     # its banner names (`OpenSSL/1.0.2k` beside Apache).
     own = ctx.product.label == ctx.service.product
-    return judge(ctx.product, cves, data, ctx.service.extrainfo if own else "")
+    extrainfo = ctx.service.extrainfo if own else ""
+    return share.computed(
+        ("judge", ctx.product, cves, extrainfo),
+        lambda: judge(ctx.product, cves, data, extrainfo),
+    )
 
 
-def _release_supported(finding: Finding, ctx: MatchContext) -> Finding:
+def _release_supported(finding: Finding, ctx: MatchContext, share: Shared) -> Finding:
     """An upstream end of life is no emergency while the host's distribution
     release ships this version and still patches it (Debian 12's nginx 1.22.1):
     then it is a low finding that says so, and until when. A release past all
@@ -162,13 +174,15 @@ def _release_supported(finding: Finding, ctx: MatchContext) -> Finding:
     return replace(
         finding,
         severity=min(finding.severity, Severity.LOW, key=lambda s: s.rank),
-        title=f"{finding.title}, but {release} still patches its package",
-        evidence=(*finding.evidence, f"distribution support: {evidence}"),
-        notes=(
-            *finding.notes,
-            f"Upstream ended this branch, but {release} ships this version and still "
-            "fixes it in its own package: keep the package updated, and plan the move "
-            "to a newer release before the distribution's support ends.",
+        title=share(f"{finding.title}, but {release} still patches its package"),
+        evidence=share.strings((*finding.evidence, f"distribution support: {evidence}")),
+        notes=share.strings(
+            (
+                *finding.notes,
+                f"Upstream ended this branch, but {release} ships this version and still "
+                "fixes it in its own package: keep the package updated, and plan the move "
+                "to a newer release before the distribution's support ends.",
+            )
         ),
     )
 

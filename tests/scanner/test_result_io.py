@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import fields, is_dataclass, replace
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -10,10 +12,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from scanner import result_io
-from scanner.model import ScanResult, Severity
+from scanner.cli.options import with_builtin_rules
+from scanner.model import FirstSeen, RunHistory, RunPoint, ScanResult, Severity
+from scanner.pipeline import scan_nmap_xml
+from scanner.rule_engine.loader import load_rules
 from scanner.support.errors import InputError
-from tests.factories import make_result
+from tests.factories import make_finding, make_result
 from tests.properties import PROPERTY, json_values
+from tests.scanner.steps import Steps
+from tests.support import FIXTURES
 
 
 def _data() -> dict[str, Any]:
@@ -42,6 +49,106 @@ def test_write_read_round_trip(tmp_path: Path) -> None:
     path = tmp_path / "scan.json"
     result_io.write(result, path)
     assert result_io.read(path) == result
+
+
+# --- compact: the history's form, whole or in pieces -------------------------
+
+
+@lru_cache(maxsize=1)
+def _scanned() -> ScanResult:
+    """A real audit of an imported nmap XML (grouped CVEs with their
+    verdicts, an assessment, a coverage), with a history and text that is not ASCII."""
+    dirs = with_builtin_rules(())
+    result = scan_nmap_xml(
+        FIXTURES / "nmap" / "demo-lab.xml", load_rules(dirs), [str(d) for d in dirs]
+    )
+    first = result.findings[0]
+    unusual = replace(first, title='Zürich \u2014 "quoted" \\ tab\t \U0001f512', port=None)
+    history = RunHistory(
+        store="/tmp/h.sqlite",
+        scope="shop",
+        run=3,
+        runs=(RunPoint(1, "2026-11-01T00:00:00+00:00", (1, 2, 3, 0, 1)),),
+        first_seen=tuple(FirstSeen(f.fingerprint, "2026-11-01") for f in result.findings),
+    )
+    return replace(result, findings=(*result.findings, unusual), history=history)
+
+
+@pytest.mark.parametrize("group", [1, 2, 3, 1000])
+def test_compact_in_pieces_is_compact_to_the_character(group: int) -> None:
+    result = _scanned()
+    assert len(result.findings) > 3
+    assert result.assessment is not None
+    assert result.assessment.plan
+    assert any(f.vulnerabilities for f in result.findings)
+
+    text = "".join(result_io.compact_chunks(result, group=group))
+
+    assert text == result_io.compact(result)
+    assert result_io.loads(text) == result
+
+
+def _as_json_writes_it(result: ScanResult) -> str:
+    """The indented text as `json` itself writes it: what `dumps` must give."""
+    current = replace(result, schema_version=result_io.SCHEMA_VERSION)
+
+    def default(o: object) -> object:
+        assert is_dataclass(o)
+        assert not isinstance(o, type)
+        return {f.name: getattr(o, f.name) for f in fields(o)}
+
+    return json.dumps(current, default=default, indent=2, ensure_ascii=False) + "\n"
+
+
+def test_dumps_is_json_own_indented_text() -> None:
+    result = _scanned()
+    assert "".join(result_io.chunks(result)) == _as_json_writes_it(result)
+    assert result_io.dumps(make_result()) == _as_json_writes_it(make_result())
+
+
+def test_chunks_hand_on_long_tuples_a_part_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(result_io, "_PIECES", 50)
+    result = _scanned()
+    many = tuple(replace(result.findings[0], fingerprint=f"{i:024x}") for i in range(40))
+    result = replace(result, findings=many)
+
+    pieces = list(result_io.chunks(result))
+
+    assert "".join(pieces) == _as_json_writes_it(result)
+    assert len(pieces) > 20
+    assert max(p.count('"rule_id":') for p in pieces) <= 2
+
+
+def test_compact_pieces_hold_a_group_of_a_long_tuple_at_most() -> None:
+    result = _scanned()
+    many = tuple(replace(result.findings[0], fingerprint=f"{i:024x}") for i in range(25))
+    result = replace(result, findings=many)
+
+    pieces = list(result_io.compact_chunks(result, group=10))
+
+    holding = [p.count('"rule_id":') for p in pieces if '"rule_id":' in p]
+    assert max(holding) <= 10
+    assert sum(holding) >= 25
+    assert len(max(pieces, key=len)) < len(result_io.compact(result)) / 2
+
+
+def test_compact_pieces_say_how_many_findings_are_encoded() -> None:
+    steps = Steps()
+    many = tuple(make_finding(fingerprint=f"{i:024x}") for i in range(25))
+
+    list(result_io.compact_chunks(make_result(findings=many), steps, "storing", group=10))
+
+    assert steps.seen == [
+        ("storing", 10, 25, "findings"),
+        ("storing", 20, 25, "findings"),
+        ("storing", 25, 25, "findings"),
+    ]
+
+
+def test_a_result_with_few_findings_says_all_are_encoded_once() -> None:
+    steps = Steps()
+    list(result_io.compact_chunks(make_result(), steps, "storing"))
+    assert steps.seen == [("storing", 4, 4, "findings")]
 
 
 def test_json_is_plain_data() -> None:
@@ -368,10 +475,13 @@ def _check(outcome: ScanResult | InputError) -> None:
         assert len(str(outcome)) < 1000
         return
     assert outcome.schema_version == result_io.SCHEMA_VERSION
-    # What loads can be written (as UTF-8) and read back the same.
+    # What loads can be written (as UTF-8) and read back the same, as `json` writes it.
     text = result_io.dumps(outcome)
     text.encode("utf-8")
     assert result_io.loads(text) == outcome
+    assert text == _as_json_writes_it(outcome)
+    # ... and stored in the history alike, whole or a tuple's item at a time.
+    assert "".join(result_io.compact_chunks(outcome, group=1)) == result_io.compact(outcome)
 
 
 @PROPERTY

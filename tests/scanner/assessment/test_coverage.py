@@ -41,6 +41,7 @@ from tests.factories import (
     make_result,
     make_service,
 )
+from tests.scanner.steps import Steps
 
 WEB = "127.0.0.10"
 DB = "127.0.0.11"
@@ -74,6 +75,31 @@ def test_four_tls_services_checked_and_none_weak_is_said_so() -> None:
     tls = _checks(result, WEB)["tls"]
     assert (tls.checked, tls.weak, tls.incomplete, tls.ports) == (4, 0, 0, ports)
     assert check_text(tls) == "TLS: 4 services checked, none weak"
+
+
+def test_hosts_checked_alike_share_their_checks() -> None:
+    ports = (443, 8443)
+    hosts = tuple(_https_host(address, ports) for address in (WEB, DB, "127.0.0.12"))
+    result = make_result(
+        hosts=hosts,
+        # The third host's TLS was looked at on one of its ports only.
+        observations=(
+            *(_tls(h.address, p) for h in hosts[:2] for p in ports),
+            _tls(hosts[2].address, 443),
+        ),
+        findings=(),
+        probe_errors=(),
+    )
+    steps = Steps()
+
+    web, db, other = coverage_of(result, progress=steps).hosts
+
+    assert (web.host, db.host, other.host) == (WEB, DB, "127.0.0.12")
+    assert db.checks is web.checks
+    assert other.checks != web.checks
+    versions = {run.check: run for run in web.checks}["versions"]
+    assert {run.check: run for run in other.checks}["versions"] is versions
+    assert steps.seen == [("assessing coverage", 3, 3, "hosts")]
 
 
 def test_weak_unfinished_and_clean_services_are_told_apart() -> None:

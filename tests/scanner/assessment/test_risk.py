@@ -25,6 +25,7 @@ from scanner.model import Confidence, Finding, KnownExploited, ScanResult, Sever
 from scanner.rule_engine.loader import load_rules
 from scanner.support.resources import builtin_rules_dir
 from tests.factories import make_finding, make_host, make_observation, make_result
+from tests.scanner.steps import Steps
 from tests.support import FIXTURES
 
 
@@ -176,6 +177,43 @@ def test_findings_and_hosts_are_ranked_by_risk() -> None:
 def test_a_host_without_findings_scores_zero() -> None:
     result = make_result(hosts=(make_host(address="127.0.0.99"),), findings=())
     assert [(h.host, h.score) for h in assess(result).hosts] == [("127.0.0.99", 0.0)]
+
+
+def test_a_host_only_findings_name_is_scored_after_the_scanned_ones() -> None:
+    elsewhere = make_finding(host="127.0.0.99", severity=Severity.CRITICAL)
+    result = make_result(findings=(*make_result().findings, elsewhere))
+
+    hosts = assess(result).hosts
+
+    assert [h.host for h in hosts] == ["127.0.0.11", "127.0.0.99", "127.0.0.10"]
+
+
+def test_findings_alike_share_one_tuple_of_factors() -> None:
+    one = finding_risk(make_finding(host="10.0.0.1"))
+    other = finding_risk(make_finding(host="10.0.0.2", fingerprint="f" * 24))
+    assert one.factors is other.factors
+    assert finding_risk(make_finding(severity=Severity.LOW)).factors is not one.factors
+
+
+def test_assessing_says_how_many_findings_it_has_scored() -> None:
+    hosts = tuple(make_host(address=f"10.0.{n // 250}.{n % 250 + 1}") for n in range(700))
+    findings = tuple(
+        make_finding(host=h.address, port=port, fingerprint=f"{i:04d}{port:020d}")
+        for i, h in enumerate(hosts)
+        for port in (80, 443, 8080)
+    )
+    steps = Steps()
+
+    result = assessed(make_result(hosts=hosts, findings=findings), progress=steps)
+
+    assert steps.kinds() == ["assessing coverage", "assessing risk"]
+    assert steps.of("assessing risk") == [
+        (1000, 2100, "findings"),
+        (2000, 2100, "findings"),
+        (2100, 2100, "findings"),
+    ]
+    assert steps.of("assessing coverage")[-1] == (700, 700, "hosts")
+    assert result == assessed(make_result(hosts=hosts, findings=findings))
 
 
 def test_the_remediation_plan_groups_by_host_and_text() -> None:

@@ -517,6 +517,34 @@ def test_the_document_is_never_held_whole() -> None:
     assert peak < 2000 * 2500
 
 
+def test_hosts_alike_share_their_services_and_port_counts() -> None:
+    def host(address: str, version: str) -> str:
+        return (
+            f'<host><status state="up"/><address addr="{address}" addrtype="ipv4"/><ports>'
+            '<extraports state="closed" count="997"><extrareasons reason="reset" count="997"/>'
+            '</extraports><port protocol="tcp" portid="22"><state state="open" reason="syn-ack"/>'
+            f'<service name="ssh" product="OpenSSH" version="{version}"><cpe>cpe:/a:openbsd:openssh'
+            '</cpe></service></port><port protocol="tcp" portid="25"><state state="closed" '
+            'reason="reset"/></port></ports></host>\n'
+        )
+
+    hosts = host("10.0.0.1", "9.2p1") + host("10.0.0.2", "9.2p1") + host("10.0.0.3", "9.6p1")
+    data = f"<nmaprun>{hosts}<runstats><finished/></runstats></nmaprun>".encode()
+
+    one, alike, other = parse_bytes(data, "x").hosts
+
+    assert one.services == alike.services == (make_service(
+        port=22, name="ssh", product="OpenSSH", version="9.2p1", reason="syn-ack",
+        cpes=("cpe:/a:openbsd:openssh",), method="", conf=0,
+    ),)  # fmt: skip
+    assert alike.services is one.services
+    assert alike.extraports is one.extraports
+    assert alike.other_ports is one.other_ports
+    assert other.services != one.services
+    assert other.extraports is one.extraports  # the port counts are the same
+    assert other.other_ports == (PortStateCount("closed", 1, (Reason("reset", 1),)),)
+
+
 # --- Property: any document loads or is an InputError, never anything else --
 
 PROPERTY = bounded()

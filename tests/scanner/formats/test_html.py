@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import re
 import subprocess
 import sys
@@ -44,6 +45,7 @@ from tests.factories import (
     make_segment_at_risk,
     make_service,
 )
+from tests.scanner.formats.page_data import embedded_data
 from tests.scanner.formats.support import HOSTILE, SCRIPT, assert_golden, hostile_result
 from tests.support import FIXTURES
 
@@ -211,7 +213,9 @@ def test_the_report_loads_nothing_from_outside() -> None:
     html = _render(result)
     found = _elements(html)
     names = [tag for tag, _ in found.tags]
-    assert names.count("script") == 1
+    # Ours, and the findings' data block, which the browser never runs.
+    scripts = [attrs for tag, attrs in found.tags if tag == "script"]
+    assert scripts == [{}, {"id": "fdata", "type": "application/json", "data-encoding": "json"}]
     assert names.count("style") == 1
     for tag in ("link", "img", "iframe", "object", "embed", "base", "form"):
         assert tag not in names
@@ -350,8 +354,13 @@ def _hostile_everywhere() -> ScanResult:
 def test_everything_from_a_target_is_escaped(result: ScanResult) -> None:
     html = _render(result)
     found = _elements(html)
-    assert [tag for tag, _ in found.tags].count("script") == 1  # ours
-    assert "".join(found.raw["script"]) == (reports_dir() / "report.js").read_text("utf-8")
+    scripts = [attrs for tag, attrs in found.tags if tag == "script"]
+    assert [a.get("id") for a in scripts] == [None, "fdata"]  # ours, and the data block
+    ours, data = found.raw["script"]
+    assert ours == (reports_dir() / "report.js").read_text("utf-8")
+    # In the data, nothing that could start markup: the text is JSON's escapes.
+    assert not set(data) & set("<>&")
+    assert SCRIPT in json.dumps(embedded_data(html))
     assert SCRIPT not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert '" onmouseover="x' not in html
@@ -388,7 +397,8 @@ def test_hostile_nmap_xml_end_to_end(tmp_path: Path) -> None:
     )
     assert run.returncode == 0, run.stderr
     html = report.read_text(encoding="utf-8")
-    assert html.count("<script") == 1
+    assert html.count("<script") == 2  # ours, and the findings' data
+    assert html.count('<script id="fdata" type="application/json"') == 1
     assert "&lt;script&gt;" in html
     assert "\x9b" not in html
     assert "\x7f" not in html

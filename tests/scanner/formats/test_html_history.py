@@ -13,6 +13,7 @@ from scanner.formats import OutputFormat, formatter_for
 from scanner.formats.html_history import history_view
 from scanner.model import FirstSeen, RunHistory, RunPoint, ScanResult
 from tests.factories import make_result
+from tests.scanner.formats.page_data import without_scripts
 from tests.scanner.formats.support import HOSTILE, SCRIPT
 from tests.scanner.history_factories import SCOPE, TIMES, sample_history, sample_results
 
@@ -20,7 +21,9 @@ SVG = "{http://www.w3.org/2000/svg}"
 
 
 def _render(result: ScanResult) -> str:
-    return formatter_for(OutputFormat.HTML).format(result)
+    """The page as a reader without script sees it (the printed list): the
+    script's own text and the findings' data are left out."""
+    return without_scripts(formatter_for(OutputFormat.HTML).format(result))
 
 
 @pytest.fixture(scope="module")

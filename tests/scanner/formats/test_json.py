@@ -46,3 +46,21 @@ def test_hostile_text_is_a_json_string() -> None:
     assert "\x1b" not in text
     assert "\\u0000" in text
     assert loads(text).findings[0].description == HOSTILE
+
+
+def test_a_large_result_says_how_many_records_are_written() -> None:
+    from scanner.formats.json import JsonFormatter
+    from tests.scanner.formats.many_findings import many_findings
+    from tests.scanner.steps import Steps
+
+    result = many_findings(3_000)
+    steps = Steps()
+    text = "".join(JsonFormatter(steps, "writing r.json").chunks(result))
+    assert text == _render(result)
+    told = steps.of("writing r.json")
+    # The result's lists: its hosts, findings, targets, rule sources, ...
+    records = sum(len(v) for v in vars(result).values() if isinstance(v, tuple))
+    assert records > len(result.findings) == 3_000
+    assert len(told) > 2  # as it goes, not only at the end
+    assert [done for done, _, _ in told] == sorted(done for done, _, _ in told)
+    assert told[-1] == (records, records, "records")

@@ -1,6 +1,7 @@
 """The history's schema on SQLite and PostgreSQL: a new store built to the
 latest version, a version-1 store written by an older trustscan brought up
-to date (its sightings filled from the runs it holds), and a store written
+to date (its sightings filled from the runs it holds), a version-2 store's
+whole results still read beside the parts new runs write, and a store written
 by a newer trustscan refused, by the store and by `scan`, before any work."""
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Connection, Engine, create_engine, func, inspect, select, update
+from sqlalchemy import Connection, Engine, Table, create_engine, func, inspect, select, update
 
 from scanner.history import schema
 from scanner.history.location import location
@@ -156,6 +157,45 @@ def test_version_one_has_no_sightings(engine: Engine) -> None:
         "findings",
         "fixed",
     }
+
+
+def test_version_two_stores_results_whole(engine: Engine) -> None:
+    assert migrate(engine, to=2) == 2
+
+    assert _version(engine) == "2"
+    assert "result_parts" not in inspect(engine).get_table_names()
+
+
+def _rows(engine: Engine, table: Table, run: int) -> int:
+    with engine.connect() as conn:
+        query = select(func.count()).select_from(table).where(table.c.run_id == run)
+        return int(conn.execute(query).scalar() or 0)
+
+
+def test_a_version_two_store_keeps_its_results_and_stores_new_ones_in_parts(
+    history_url: str, engine: Engine
+) -> None:
+    migrate(engine, to=2)
+    first = result_on(0, (X, Y))
+    with engine.begin() as conn:
+        old = _old_run(conn, "shop", first, {X.fingerprint: "new", Y.fingerprint: "new"})
+
+    store = HistoryStore(location(history_url))
+    try:
+        assert store.version == schema.LATEST == 3
+        assert store.result_of(old) == first
+        second, stored = record_run(store, result_on(1, (X, Z)), scope="shop")
+        third, _ = record_run(store, result_on(2, (Z,)), scope="shop")
+        assert store.result_of(second) == stored
+        assert _rows(engine, schema.results, second) == 0
+        assert _rows(engine, schema.result_parts, second) >= 1
+        # Pruning deletes either kind.
+        assert store.prune(at(1.5)) == (2, 1)
+        assert _rows(engine, schema.results, old) == 0
+        assert _rows(engine, schema.result_parts, second) == 0
+        assert _rows(engine, schema.result_parts, third) >= 1
+    finally:
+        store.close()
 
 
 def test_an_older_store_is_brought_up_to_date(history_url: str, engine: Engine) -> None:

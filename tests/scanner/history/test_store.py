@@ -1,22 +1,28 @@
 """The history store on SQLite and PostgreSQL alike: a run recorded and read
-back, the findings' states against the previous run, what was fixed, each
-finding's sightings, pruning, and two writers recording at once."""
+back (a large one a batch of rows at a time), the findings' states against
+the previous run, what was fixed, each finding's sightings, pruning, and two
+writers recording at once."""
 
 from __future__ import annotations
 
 import multiprocessing
+from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
 
+from scanner.history import store as history_store
 from scanner.history.location import location
+from scanner.history.recording import Session, record
 from scanner.history.store import (
+    RECORDING,
     HistoryError,
     HistoryStore,
     RunRow,
     Sighting,
     counts_of,
 )
+from scanner.history.stored_result import STORING
 from scanner.model import FirstSeen, RunHistory, RunPoint, Severity
 from tests.scanner.history.runs import (
     BARRIER_SECONDS,
@@ -34,6 +40,7 @@ from tests.scanner.history.runs import (
     result_on,
     write_runs,
 )
+from tests.scanner.steps import Steps
 
 FIRST = (EOL, OUTDATED, MARIADB, SSH)
 # The second run: EOL and SSH as they were, OUTDATED worse, MARIADB gone, TRACE new.
@@ -84,6 +91,53 @@ def test_a_recorded_run_reads_back(store: HistoryStore) -> None:
     )
     assert stored == replace(result, history=stored.history)
     assert store.result_of(run) == stored
+
+
+def test_a_large_run_is_written_a_batch_of_rows_at_a_time(
+    store: HistoryStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(history_store, "ROWS", 2)
+    first, _ = record_run(store, result_on(0, FIRST))
+    steps = Steps()
+    session = Session(store.location, store)
+
+    stored = record(session, result_on(1, SECOND), SCOPE, "scan", 0, (), steps)
+
+    second = session.run
+    # Progress after each batch of two findings (with their sightings), then the result.
+    assert steps.kinds() == [RECORDING, STORING]
+    assert steps.of(RECORDING) == [(2, 4, "findings"), (4, 4, "findings")]
+    assert steps.of(STORING) == [(4, 4, "findings")]
+    # Every row landed as it would in one statement.
+    assert _states(store, second) == {
+        EOL.fingerprint: "unchanged",
+        OUTDATED.fingerprint: "changed",
+        SSH.fingerprint: "unchanged",
+        TRACE.fingerprint: "new",
+    }
+    assert [s.fingerprint for s in store.fixed_of(second)] == [MARIADB.fingerprint]
+    assert set(_sightings(store)) == {f.fingerprint for f in (*FIRST, TRACE)}
+    assert stored.history is not None
+    assert stored.history.first_seen == tuple(
+        sorted(
+            (FirstSeen(f.fingerprint, at(1) if f is TRACE else at(0)) for f in SECOND),
+            key=lambda seen: seen.fingerprint,
+        )
+    )
+    assert store.result_of(second) == stored
+    assert first < second
+
+
+def test_a_runs_findings_are_read_one_at_a_time(store: HistoryStore) -> None:
+    run, _ = record_run(store, result_on(0, FIRST))
+
+    rows = store.each_finding_of(run)
+
+    assert isinstance(rows, Iterator)
+    assert sorted(rows, key=lambda r: r.fingerprint) == sorted(
+        store.findings_of(run), key=lambda r: r.fingerprint
+    )
+    assert {r.fingerprint for r in store.findings_of(run)} == {f.fingerprint for f in FIRST}
 
 
 def test_counts_are_critical_first() -> None:
