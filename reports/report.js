@@ -44,7 +44,7 @@ document.documentElement.classList.add("js");
   let pending = false; // a sync is asked for the next frame
   let estimate = 44; // px a closed row, measured as blocks are filled
   const open = new Set(); // indices of the opened findings
-  const hay = new Map(); // index -> lower-case text searched, made on first search
+  const hay = new Map(); // index -> lower-case text searched, made while the page is idle
   const blockText = new Map(); // "t3" / "v7" -> lower-case text of a shared block
   let byPrint = null; // fingerprint -> index, made on first use
 
@@ -348,9 +348,17 @@ document.documentElement.classList.add("js");
     };
   }
 
-  function sharedText(key, make) {
-    if (!blockText.has(key)) blockText.set(key, make().toLowerCase());
-    return blockText.get(key);
+  // Which rule texts and vulnerability lists hold the search, worked out once
+  // a search (there are a few hundred, shared by the findings).
+  function sharedMatches(q) {
+    const text = (key, make) => {
+      if (!blockText.has(key)) blockText.set(key, make().toLowerCase());
+      return blockText.get(key);
+    };
+    return {
+      texts: data.texts.map((t, n) => text(`t${n}`, () => t.slice(1, 7).flat().join("\n")).includes(q)),
+      vulns: data.vulns.map((v, n) => text(`v${n}`, () => JSON.stringify(v[2])).includes(q)),
+    };
   }
 
   function searched(i) {
@@ -386,16 +394,11 @@ document.documentElement.classList.add("js");
     }
     if (c.cat && r[F.cat] !== c.cat) return false;
     if (c.bl && r[F.bl] !== c.bl) return false;
-    const text = data.texts[r[F.text]];
-    if (c.rule && text[1] !== c.rule) return false;
+    if (c.rule && data.texts[r[F.text]][1] !== c.rule) return false;
     if (!c.q) return true;
-    if (searched(i).includes(c.q)) return true;
-    // The rule's text and the vulnerability list, shared by many findings, read once each.
-    if (sharedText(`t${r[F.text]}`, () => text.slice(1, 7).flat().join("\n")).includes(c.q)) {
-      return true;
-    }
-    const v = r[F.vulns];
-    return v >= 0 && sharedText(`v${v}`, () => JSON.stringify(data.vulns[v][2])).includes(c.q);
+    // The rule's text and the vulnerability list first: decided once for all their findings.
+    if (c.shared.texts[r[F.text]] || (r[F.vulns] >= 0 && c.shared.vulns[r[F.vulns]])) return true;
+    return searched(i).includes(c.q);
   }
 
   function sorted(indices) {
@@ -405,12 +408,13 @@ document.documentElement.classList.add("js");
     return indices.sort((a, b) => (key(rows[a]) - key(rows[b])) * dir || a - b);
   }
 
-  // Back to the top of the list when the reader was further down it.
+  // Back to the top of the list when the reader was more than half a screen
+  // down it (at its first rows, the first rows stay where they are).
   function toTop() {
     const controls = document.querySelector(".controls");
     const top = list.getBoundingClientRect().top;
     const covered = controls ? controls.getBoundingClientRect().bottom : 0;
-    if (top < covered) window.scrollBy(0, top - covered - 40);
+    if (top < covered - (window.innerHeight || 800) / 2) window.scrollBy(0, top - covered - 40);
   }
 
   // `moved`: the reader changed a filter (not the page's first build, which
@@ -418,6 +422,7 @@ document.documentElement.classList.add("js");
   function update(moved = true) {
     if (data === null) return;
     const c = criteria();
+    if (c.q) c.shared = sharedMatches(c.q);
     const shown = [];
     for (let i = 0; i < rows.length; i += 1) if (matches(i, c)) shown.push(i);
     order = state.sort === "risk" && state.dir < 0 ? shown : sorted(shown);
