@@ -421,3 +421,22 @@ def make_assessment(**overrides: Any) -> Assessment:
     }
     fields.update(overrides)
     return Assessment(**fields)
+
+
+def rule_yaml(rule_id: str, severity: str = "low", title: str = "A rule that loads cleanly") -> str:
+    """A rules file of one valid rule, for the tests that write rules directories."""
+    return f"""\
+rules:
+  - id: {rule_id}
+    title: {title}
+    severity: {severity}
+    match:
+      product: apache-httpd
+    description: The server runs Apache httpd, which this test cares about.
+    remediation: Nothing to do; this rule only exists for a test.
+    references:
+      - https://example.org/rule
+    trust:
+      data_at_stake: [customer accounts]
+      impact: Nothing at all, this is a test rule.
+"""

@@ -18,6 +18,7 @@ from scanner.cli.scan import scan
 from scanner.discovery.ack_scan import FirewallProbe
 from scanner.rule_engine.loader import load_rules
 from scanner.rule_engine.rule_cache import RuleCache
+from tests.factories import rule_yaml
 from tests.support import trustscan
 
 # What only running a command needs: data-store drivers, the history's
@@ -103,33 +104,16 @@ def test_the_firewall_probe_option_offers_the_enum_s_values() -> None:
     assert option.default == FirewallProbe.NONE.value
 
 
-RULE = """\
-rules:
-  - id: local-rule
-    title: Written by the user
-    severity: {severity}
-    match:
-      product: apache-httpd
-    description: The server runs Apache httpd, which this test cares about.
-    remediation: Nothing to do; this rule only exists for a test.
-    references:
-      - https://example.org/rule
-    trust:
-      data_at_stake: [customer accounts]
-      impact: Nothing at all, this is a test rule.
-"""
-
-
 def test_rules_lint_never_takes_rules_from_the_cache(tmp_path: Path) -> None:
     """An entry for a file's exact bytes is served by `load_rules` (so `rules
     list` shows it), but `rules lint` reads and validates the file itself."""
     rules = tmp_path / "rules"
     rules.mkdir()
     path = rules / "local.yaml"
-    path.write_text(RULE.format(severity="low"))
+    path.write_text(rule_yaml("local-rule", "low", "Written by the user"))
     (good,) = load_rules([rules])
     # The file turns invalid; the cache is made to hold a valid rule for its new bytes.
-    path.write_text(RULE.format(severity="urgent"))
+    path.write_text(rule_yaml("local-rule", "urgent", "Written by the user"))
     cache = RuleCache.open(rules)
     cache.put(path, path.read_bytes(), [(replace(good, title="Served from the cache"), 2)])
     cache.save()

@@ -11,6 +11,7 @@ from scanner.model import Confidence, Severity
 from scanner.rule_engine.loader import RuleLoadError, RuleProblem, lint, load_file, load_rules
 from scanner.support.errors import InputError
 from scanner.support.resources import builtin_rules_dir
+from tests.factories import rule_yaml
 from tests.scanner.support.hostile_yaml import (
     PROPERTY,
     VALUES,
@@ -23,22 +24,6 @@ from tests.scanner.support.hostile_yaml import (
 from tests.support import FIXTURES
 
 BAD = FIXTURES / "rules-bad"
-
-GOOD_RULE = """\
-rules:
-  - id: {rule_id}
-    title: A rule that loads cleanly
-    severity: low
-    match:
-      product: apache-httpd
-    description: The server runs Apache httpd, which this test cares about.
-    remediation: Nothing to do; this rule only exists for a test.
-    references:
-      - https://example.org/rule
-    trust:
-      data_at_stake: [customer accounts]
-      impact: Nothing at all, this is a test rule.
-"""
 
 
 @pytest.mark.parametrize(
@@ -85,9 +70,9 @@ def test_load_rules_raises_with_every_problem() -> None:
 
 
 def test_duplicate_rule_id_across_files(tmp_path: Path) -> None:
-    (tmp_path / "a.yaml").write_text(GOOD_RULE.format(rule_id="same-rule"), encoding="utf-8")
+    (tmp_path / "a.yaml").write_text(rule_yaml("same-rule"), encoding="utf-8")
     (tmp_path / "b.yml").write_text(
-        "# the same id again\n" + GOOD_RULE.format(rule_id="same-rule"), encoding="utf-8"
+        "# the same id again\n" + rule_yaml("same-rule"), encoding="utf-8"
     )
     rules, problems = lint([tmp_path])
     assert [r.id for r in rules] == ["same-rule"]
@@ -101,7 +86,7 @@ def test_duplicate_rule_id_across_files(tmp_path: Path) -> None:
 
 
 def test_good_and_bad_files_together(tmp_path: Path) -> None:
-    (tmp_path / "good.yaml").write_text(GOOD_RULE.format(rule_id="good-rule"), encoding="utf-8")
+    (tmp_path / "good.yaml").write_text(rule_yaml("good-rule"), encoding="utf-8")
     shutil.copy(BAD / "unknown-severity.yaml", tmp_path / "sub-bad.yaml")
     rules, problems = lint([tmp_path])
     assert [r.id for r in rules] == ["good-rule"]
@@ -110,7 +95,7 @@ def test_good_and_bad_files_together(tmp_path: Path) -> None:
 
 def test_loaded_rule_fields(tmp_path: Path) -> None:
     path = tmp_path / "good.yaml"
-    path.write_text(GOOD_RULE.format(rule_id="good-rule"), encoding="utf-8")
+    path.write_text(rule_yaml("good-rule"), encoding="utf-8")
     (rule,) = load_rules([tmp_path])
     assert rule.id == "good-rule"
     assert rule.severity is Severity.LOW
@@ -141,7 +126,7 @@ def test_non_utf8_rule_file_names_the_line(tmp_path: Path) -> None:
 def test_unknown_key_in_rule_names_key_and_line(tmp_path: Path) -> None:
     path = tmp_path / "extra.yaml"
     path.write_text(
-        GOOD_RULE.format(rule_id="extra-key").replace(
+        rule_yaml("extra-key").replace(
             "    severity: low\n", "    severity: low\n    sevrity: high\n"
         ),
         encoding="utf-8",
@@ -259,7 +244,7 @@ def _builtin_source(rule_id: str) -> str:
 
 def test_lint_reports_an_id_a_built_in_rule_has(tmp_path: Path) -> None:
     (tmp_path / "mine.yaml").write_text(CLASH, encoding="utf-8")
-    (tmp_path / "fine.yaml").write_text(GOOD_RULE.format(rule_id="my-own-rule"), encoding="utf-8")
+    (tmp_path / "fine.yaml").write_text(rule_yaml("my-own-rule"), encoding="utf-8")
     rules, problems = lint([tmp_path])
     assert [r.id for r in rules] == ["my-own-rule"]
     source = _builtin_source("apache-httpd-eol")
@@ -287,7 +272,7 @@ def test_load_rules_with_the_built_in_ones_names_the_clash(tmp_path: Path) -> No
 def test_load_rules_names_duplicate_ids_across_directories(tmp_path: Path) -> None:
     for name in ("one", "two"):
         (tmp_path / name).mkdir()
-        (tmp_path / name / "r.yaml").write_text(GOOD_RULE.format(rule_id="same-rule"))
+        (tmp_path / name / "r.yaml").write_text(rule_yaml("same-rule"))
     with pytest.raises(RuleLoadError) as caught:
         load_rules([tmp_path / "one", tmp_path / "two"])
     assert str(caught.value) == (

@@ -21,22 +21,7 @@ from scanner.rule_engine.rule_cache import RuleCache
 from scanner.support import yaml_files
 from scanner.support.resources import builtin_rules_dir, rule_schema_path
 from scanner.support.user_cache import write_cached
-
-RULE = """\
-rules:
-  - id: {rule_id}
-    title: A rule that loads cleanly
-    severity: low
-    match:
-      product: apache-httpd
-    description: The server runs Apache httpd, which this test cares about.
-    remediation: Nothing to do; this rule only exists for a test.
-    references:
-      - https://example.org/rule
-    trust:
-      data_at_stake: [customer accounts]
-      impact: Nothing at all, this is a test rule.
-"""
+from tests.factories import rule_yaml
 
 
 @pytest.fixture(autouse=True)
@@ -66,7 +51,7 @@ def rules_dir(tmp_path: Path) -> Path:
     directory = tmp_path / "rules"
     directory.mkdir()
     for name in ("a", "b"):
-        (directory / f"{name}.yaml").write_text(RULE.format(rule_id=f"rule-{name}"))
+        (directory / f"{name}.yaml").write_text(rule_yaml(f"rule-{name}"))
     return directory
 
 
@@ -109,7 +94,7 @@ def test_an_edited_file_is_read_again_though_its_size_and_mtime_are_the_same(
     load_rules([rules_dir])
     edited = rules_dir / "a.yaml"
     before = edited.stat()
-    edited.write_text(RULE.format(rule_id="rule-a").replace("cleanly", "CLEANLY"))
+    edited.write_text(rule_yaml("rule-a").replace("cleanly", "CLEANLY"))
     os.utime(edited, ns=(before.st_atime_ns, before.st_mtime_ns))
     assert edited.stat().st_size == before.st_size
     parsed.clear()
@@ -124,7 +109,7 @@ def test_an_added_file_is_loaded_and_a_removed_one_forgotten(
     load_rules([rules_dir])
     added = rules_dir / "sub" / "c.yaml"
     added.parent.mkdir()
-    added.write_text(RULE.format(rule_id="rule-c"))
+    added.write_text(rule_yaml("rule-c"))
     parsed.clear()
     assert [r.id for r in load_rules([rules_dir])] == ["rule-a", "rule-b", "rule-c"]
     assert parsed == [added]
@@ -143,7 +128,7 @@ def test_an_added_file_is_loaded_and_a_removed_one_forgotten(
 
 def test_a_file_with_problems_is_never_cached(rules_dir: Path, parsed: list[Path]) -> None:
     bad = rules_dir / "bad.yaml"
-    bad.write_text(RULE.format(rule_id="rule-bad").replace("severity: low", "severity: urgent"))
+    bad.write_text(rule_yaml("rule-bad").replace("severity: low", "severity: urgent"))
     for _ in range(2):
         parsed.clear()
         with pytest.raises(RuleLoadError) as info:
@@ -160,7 +145,7 @@ def test_one_relative_name_in_two_places_keeps_them_apart(
         monkeypatch.chdir(tmp_path)
         rules = tmp_path / place / "rules"
         rules.mkdir(parents=True, exist_ok=True)
-        (rules / "x.yaml").write_text(RULE.format(rule_id=f"rule-{place}"))
+        (rules / "x.yaml").write_text(rule_yaml(f"rule-{place}"))
         monkeypatch.chdir(tmp_path / place)
         (rule,) = load_rules([Path("rules")])
         assert (rule.id, rule.source) == (f"rule-{place}", "rules/x.yaml:2")
