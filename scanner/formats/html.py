@@ -179,7 +179,7 @@ class HtmlFormatter:
         findings = FindingList(result)
         visible, cut = on_the_page(result, findings.ordered)
         printed = list(findings.views(PRINT_LIMIT))
-        texts, vuln_lists = shared_blocks(findings, printed)
+        texts, vuln_lists = shared_blocks(printed)
         refs = FindingRefs(result.findings)
         anchors = host_anchors(visible)
         counts = result.severity_counts()

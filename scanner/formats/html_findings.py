@@ -173,12 +173,6 @@ class FindingList:
     def vuln_lists(self) -> list[VulnBlock]:
         return list(self._vulns.values())
 
-    def text_of(self, f: Finding) -> TextBlock:
-        return self._texts[_text_key(f)]
-
-    def vulns_of(self, f: Finding) -> VulnBlock | None:
-        return self._vulns.get(f.vulnerabilities) if f.vulnerabilities else None
-
     def view(self, f: Finding) -> FindingView:
         risk = self._risks.get(f.fingerprint)
         return FindingView(
@@ -191,8 +185,8 @@ class FindingList:
             rule_order=self._rule_order[f.rule_id],
             title_order=self._title_order[f.title],
             evidence="\n".join(e.replace("\n", " \u23ce ") for e in f.evidence),
-            text=self.text_of(f),
-            vulns=self.vulns_of(f),
+            text=self._texts[_text_key(f)],
+            vulns=self._vulns.get(f.vulnerabilities) if f.vulnerabilities else None,
             plan_rank=self._plan_rank.get(f.fingerprint),
             fixed="\n".join(
                 f"{v.id}: {v.backport_evidence}".replace("\n", " ") for v in f.fixed_by_distribution
@@ -230,9 +224,7 @@ def _vuln_block(anchor: str, vulns: tuple[Vulnerability, ...], uses: int) -> Vul
     )
 
 
-def shared_blocks(
-    findings: FindingList, views: Sequence[FindingView]
-) -> tuple[list[TextBlock], list[VulnBlock]]:
+def shared_blocks(views: Sequence[FindingView]) -> tuple[list[TextBlock], list[VulnBlock]]:
     """The blocks the printed findings (`views`) link to, to print once; none
     when they are few enough to carry their texts inline."""
     if len(views) <= INLINE_LIMIT:
